@@ -1,0 +1,46 @@
+import { createTokenAuth } from './server/auth.js';
+import { createLiveServer, type LiveServer } from './server/liveServer.js';
+import { createLowStore } from './store/lowStore.js';
+import type { Store } from './store/types.js';
+import type { Logger } from './log.js';
+
+export interface HostOptions {
+  dataDir: string;
+  token: string;
+  log: Logger;
+  port?: number;
+  bind?: string;
+  pageDir?: string;
+}
+
+export interface Host {
+  server: LiveServer;
+  store: Store;
+  port: number;
+  /** Stops taking requests, then flushes the store. */
+  close(): Promise<void>;
+}
+
+/** A complete live-update host on one data folder: store, auth, server, listening. */
+export async function startHost(options: HostOptions): Promise<Host> {
+  const store = await createLowStore({ dir: options.dataDir, log: options.log });
+  const server = createLiveServer({ store, auth: createTokenAuth(options.token), log: options.log, pageDir: options.pageDir });
+  let port: number;
+  try {
+    ({ port } = await server.listen(options.port ?? 3210, options.bind ?? '0.0.0.0'));
+  } catch (err) {
+    await server.close();
+    await store.close();
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    store,
+    port,
+    close() {
+      closing ??= server.close().then(() => store.close());
+      return closing;
+    },
+  };
+}

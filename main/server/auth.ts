@@ -1,0 +1,39 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface TokenAuth {
+  /** Whether a `Remote-Token` header value is the calendar's token. */
+  checkToken(token: unknown): boolean;
+  /** A session key for one page's socket: valid for every reconnect, useless for REST. */
+  issueKey(): string;
+  checkKey(key: unknown): boolean;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Token auth with stateless socket keys: a key is a nonce signed with the token, so it
+ * survives reconnects and restarts of the same host, costs no memory per page, and dies
+ * with the token. The long-lived token itself never goes into a socket URL.
+ */
+export function createTokenAuth(token: string): TokenAuth {
+  if (typeof token !== 'string' || token.length < 8) throw new TypeError('the token must be a string of at least 8 characters');
+  const expected = digest(token);
+  const sign = (nonce: string) => createHmac('sha256', token).update(`socket-key:${nonce}`).digest('base64url');
+  return {
+    checkToken(candidate) {
+      return typeof candidate === 'string' && timingSafeEqual(digest(candidate), expected);
+    },
+    issueKey() {
+      const nonce = randomBytes(12).toString('base64url');
+      return `k.${nonce}.${sign(nonce)}`;
+    },
+    checkKey(key) {
+      if (typeof key !== 'string' || key.length > 200) return false;
+      const [tag, nonce, mac] = key.split('.');
+      if (tag !== 'k' || !nonce || !mac) return false;
+      const good = Buffer.from(sign(nonce));
+      const given = Buffer.from(mac);
+      return given.length === good.length && timingSafeEqual(given, good);
+    },
+  };
+}

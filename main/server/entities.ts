@@ -1,0 +1,98 @@
+import type { Change } from '../store/types.js';
+import { HttpError } from './httpError.js';
+import { dateKey, type RecordSpec } from './validate.js';
+
+/** An entity the server stores: its REST shape and the noun its live messages use. */
+export interface EntityDef {
+  /** The live channel and the store collection, e.g. "events". */
+  name: string;
+  /** "event" gives add-event, update-event, delete-event. */
+  noun: string;
+  /** The key that carries the record in a live message: `{type, event}` or, for custom entities, `{type, value}`. */
+  messageKey: string;
+  spec: RecordSpec;
+}
+
+export const events: EntityDef = {
+  name: 'events',
+  noun: 'event',
+  messageKey: 'event',
+  spec: {
+    required: ['text', 'start_date', 'end_date'],
+    check(record) {
+      if (dateKey(record.end_date as string) < dateKey(record.start_date as string)) {
+        throw new HttpError(400, 'end_date must not be before start_date');
+      }
+    },
+    known: {
+      text: 'text',
+      details: 'text',
+      location: 'text',
+      start_date: 'date',
+      end_date: 'date',
+      original_start: 'date',
+      rrule: 'rrule',
+      duration: 'number',
+      recurring_event_id: 'ref',
+      deleted: 'boolean',
+      calendar_id: 'ref',
+      color: 'color',
+      textColor: 'color',
+    },
+  },
+};
+
+export const tasks: EntityDef = {
+  name: 'tasks',
+  noun: 'task',
+  messageKey: 'task',
+  spec: {
+    required: ['text', 'start_date'],
+    known: {
+      text: 'text',
+      start_date: 'date',
+      end_date: 'date',
+      duration: 'number',
+      progress: 'number',
+      parent: 'ref',
+      type: 'text',
+      open: 'boolean',
+      sortorder: 'number',
+      color: 'color',
+    },
+  },
+};
+
+export const links: EntityDef = {
+  name: 'links',
+  noun: 'link',
+  messageKey: 'link',
+  spec: {
+    required: ['source', 'target', 'type'],
+    known: { source: 'ref', target: 'ref', type: 'text', lag: 'number' },
+  },
+};
+
+/** Named, coloured calendars (or rooms) that events belong to through `calendar_id`. */
+export const calendars: EntityDef = {
+  name: 'calendars',
+  noun: 'calendar',
+  messageKey: 'value',
+  spec: {
+    required: ['name', 'color'],
+    known: { name: 'text', color: 'color', description: 'text' },
+  },
+};
+
+export const storedEntities = [events, tasks, links, calendars] as const;
+const byName = new Map(storedEntities.map((def) => [def.name, def]));
+
+/** The live message for a stored change, exactly as the shipped clients read it. */
+export function liveValue(change: Change): Record<string, unknown> {
+  const def = byName.get(change.entity);
+  const noun = def?.noun ?? change.entity;
+  const key = def?.messageKey ?? 'value';
+  // A delete names only the id: a page that never loaded the record must not add it back.
+  const record = change.op === 'delete' ? { id: change.record.id } : change.record;
+  return { type: `${change.op}-${noun}`, [key]: record, rev: change.rev };
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Logger } from '../log.js';
+import { MAX_CALLS, runCalls, type RpcMethods } from './rpc.js';
+
+
+export interface SocketHubOptions {
+  checkKey(key: string): boolean;
+  methods: RpcMethods;
+  log: Logger;
+  /** The socket path; the upgrade is accepted only there, with `?token=…&ws=1`. */
+  path?: string;
+  /** Origins besides the page's own (same host) that may open sockets. */
+  allowedOrigins?: readonly string[];
+  heartbeatMs?: number;
+  /** A client whose unsent data passes this is too slow and is dropped. */
+  maxBufferedBytes?: number;
+  maxPayloadBytes?: number;
+  maxSubscriptions?: number;
+}
+
+export interface SocketHub {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Sends `{action:"event", body:{name, value}}` to the subscribers of `name`; returns how many got it. */
+  publish(name: string, value: unknown): number;
+  clientCount(): number;
+  close(): Promise<void>;
+}
+
+interface Client {
+  ws: WebSocket;
+  subscriptions: Set<string>;
+  alive: boolean;
+}
+
+export const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+export const closeCodes = { unauthorized: 1008, binary: 1003, goingAway: 1001 } as const;
+
+/** The WebSocket side of the live server: auth, subscriptions, fan-out, RPC, heartbeat. */
+export function createSocketHub(options: SocketHubOptions): SocketHub {
+  const {
+    checkKey,
+    methods,
+    log,
+    path = '/api/v1',
+    allowedOrigins = [],
+    heartbeatMs = 30_000,
+    maxBufferedBytes = 4 * 1024 * 1024,
+    maxPayloadBytes = 64 * 1024,
+    maxSubscriptions = 64,
+  } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes, perMessageDeflate: false });
+  wss.on('error', (err) => log.error(`socket server: ${err.message}`));
+  const clients = new Set<Client>();
+  const subscribers = new Map<string, Set<Client>>();
+  let heartbeat: NodeJS.Timeout | null = null;
+  let closing: Promise<void> | null = null;
+
+  const refuse = (socket: Duplex, status: string, why: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${why}\n`);
+  };
+  const originAllowed = (req: IncomingMessage) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true; // not a browser: desks and scripts carry the key instead
+    if (allowedOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === (req.headers.host ?? '').toLowerCase();
+    } catch {
+      return false;
+    }
+  };
+
+  const drop = (client: Client) => {
+    clients.delete(client);
+    for (const name of client.subscriptions) {
+      const set = subscribers.get(name);
+      set?.delete(client);
+      if (set?.size === 0) subscribers.delete(name);
+    }
+    client.subscriptions.clear();
+  };
+  const send = (client: Client, message: unknown) => {
+    if (client.ws.readyState === WebSocket.OPEN) client.ws.send(JSON.stringify(message));
+  };
+  const sendError = (client: Client, message: string) => send(client, { action: 'error', body: { message } });
+
+  const subscribe = (client: Client, name: unknown) => {
+    if (typeof name !== 'string' || !ENTITY_NAME.test(name)) return sendError(client, 'subscribe needs a valid entity name');
+    if (client.subscriptions.has(name)) return;
+    if (client.subscriptions.size >= maxSubscriptions) return sendError(client, `at most ${maxSubscriptions} subscriptions`);
+    client.subscriptions.add(name);
+    let set = subscribers.get(name);
+    if (!set) subscribers.set(name, (set = new Set()));
+    set.add(client);
+  };
+  const unsubscribe = (client: Client, name: unknown) => {
+    if (typeof name !== 'string') return;
+    client.subscriptions.delete(name);
+    const set = subscribers.get(name);
+    set?.delete(client);
+    if (set?.size === 0) subscribers.delete(name);
+  };
+
+  const call = async (client: Client, body: unknown) => {
+    if (!Array.isArray(body) || body.length === 0 || body.length > MAX_CALLS) {
+      return sendError(client, `call needs a body of 1 to ${MAX_CALLS} calls`);
+    }
+    send(client, { action: 'result', body: await runCalls(methods, body) });
+  };
+
+  const onMessage = (client: Client, data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      client.ws.close(closeCodes.binary, 'binary frames are not supported');
+      return;
+    }
+    let msg: { action?: unknown; name?: unknown; key?: unknown; body?: unknown };
+    try {
+      msg = JSON.parse(data.toString());
+    } catch {
+      return sendError(client, 'malformed JSON');
+    }
+    if (typeof msg !== 'object' || msg === null) return sendError(client, 'a frame must be a JSON object');
+    switch (msg.action) {
+      case 'subscribe':
+        return subscribe(client, msg.name);
+      case 'unsubscribe':
+        // The shipped client's detach() sends the entity name as `key`, without `name`.
+        return unsubscribe(client, msg.name ?? msg.key);
+      case 'call':
+        return void call(client, msg.body);
+      default:
+        return sendError(client, `unknown action ${JSON.stringify(String(msg.action).slice(0, 40))}`);
+    }
+  };
+
+  const startHeartbeat = () => {
+    heartbeat ??= setInterval(() => {
+      for (const client of clients) {
+        if (!client.alive || client.ws.bufferedAmount > maxBufferedBytes) {
+          client.ws.terminate();
+          continue;
+        }
+        client.alive = false;
+        client.ws.ping();
+      }
+    }, heartbeatMs);
+  };
+
+  const onConnection = (ws: WebSocket, key: string) => {
+    ws.on('error', (err) => log.warn(`socket: ${err.message}`));
+    if (!checkKey(key)) {
+      ws.close(closeCodes.unauthorized, 'Unauthorized');
+      return;
+    }
+    const client: Client = { ws, subscriptions: new Set(), alive: true };
+    clients.add(client);
+    startHeartbeat();
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', (data, isBinary) => onMessage(client, data, isBinary));
+    ws.on('close', () => drop(client));
+    send(client, { action: 'start', body: randomUUID() });
+  };
+
+  return {
+    handleUpgrade(req, socket, head) {
+      socket.on('error', () => socket.destroy());
+      if (closing) return refuse(socket, '503 Service Unavailable', 'shutting down');
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== path || url.searchParams.get('ws') !== '1') {
+        return refuse(socket, '404 Not Found', `sockets are served at ${path}?token=…&ws=1`);
+      }
+      if (!originAllowed(req)) return refuse(socket, '403 Forbidden', 'this origin may not open a socket');
+      const key = url.searchParams.get('token') ?? '';
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, key));
+    },
+    publish(name, value) {
+      const set = subscribers.get(name);
+      if (!set) return 0;
+      // Serialized and encoded once; every subscriber gets the same bytes.
+      const frame = Buffer.from(JSON.stringify({ action: 'event', body: { name, value } }));
+      let delivered = 0;
+      for (const client of set) {
+        if (client.ws.readyState !== WebSocket.OPEN) continue;
+        if (client.ws.bufferedAmount > maxBufferedBytes) {
+          log.warn('dropped a client that could not keep up');
+          client.ws.terminate();
+          continue;
+        }
+        client.ws.send(frame, { binary: false });
+        delivered++;
+      }
+      return delivered;
+    },
+    clientCount: () => clients.size,
+    close() {
+      closing ??= (async () => {
+        if (heartbeat) clearInterval(heartbeat);
+        const closed = [...clients].map(
+          (c) => new Promise<void>((resolve) => {
+            if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+            c.ws.once('close', () => resolve());
+            c.ws.close(closeCodes.goingAway, 'server shutting down');
+          }),
+        );
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
+        await Promise.race([Promise.all(closed), grace]);
+        for (const c of clients) c.ws.terminate();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { HttpError } from './httpError.js';
+
+/** What a field holds; each kind has one check and one normal form. */
+export type FieldKind = 'text' | 'date' | 'id' | 'ref' | 'number' | 'boolean' | 'color' | 'rrule';
+
+export interface RecordSpec {
+  /** Fields that must be present and not empty. */
+  required: readonly string[];
+  known: Readonly<Record<string, FieldKind>>;
+  /** Checks that span fields, run on the normalized record; throws HttpError(400). */
+  check?: (record: Record<string, unknown>) => void;
+}
+
+export const limits = {
+  bodyBytes: 64 * 1024,
+  textChars: 10_000,
+  extraFields: 32,
+  extraKeyChars: 64,
+  extraStringChars: 2_000,
+};
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const KEY = /^[A-Za-z][A-Za-z0-9_]*$/;
+const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const COLOR = /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,30}|(rgb|hsl)a?\(\s*[0-9.%\s,/]+\))$/;
+const RRULE = /^[A-Z0-9=;,:+\-]{0,500}$/;
+const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?)?$/;
+const ZONED_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+const bad = (message: string) => new HttpError(400, message);
+
+/** Escapes text so that every template that renders it as HTML shows it as text. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * A comparable number for a date string the clients send: wall-clock dates
+ * ("2026-03-02 10:00", the Scheduler's format) compare as given; zoned ISO dates by instant.
+ * Returns NaN for anything that is not a real date.
+ */
+export function dateKey(value: string): number {
+  const m = LOCAL_DATE.exec(value);
+  if (m) {
+    const [y, mo, d, h = '0', mi = '0', s = '0'] = m.slice(1).map((p) => p ?? '0');
+    const t = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +s);
+    const back = new Date(t);
+    // Reject 2026-02-30 and 25:00, which Date.UTC would quietly roll over.
+    if (back.getUTCMonth() !== +mo! - 1 || back.getUTCDate() !== +d! || +h > 23 || +mi > 59 || +s > 59) return NaN;
+    return t;
+  }
+  return ZONED_DATE.test(value) ? Date.parse(value) : NaN;
+}
+
+export function checkId(value: unknown, what = 'id'): string {
+  if (typeof value !== 'string' || !ID.test(value)) throw bad(`${what} must be 1 to 128 letters, digits or _.:-`);
+  return value;
+}
+
+function normalField(key: string, kind: FieldKind, value: unknown): unknown {
+  switch (kind) {
+    case 'text':
+      if (typeof value !== 'string') throw bad(`${key} must be text`);
+      if (value.length > limits.textChars) throw bad(`${key} is longer than ${limits.textChars} characters`);
+      return escapeHtml(value);
+    case 'date':
+      if (typeof value !== 'string' || Number.isNaN(dateKey(value))) {
+        throw bad(`${key} must be a date like 2026-03-02 10:00 or an ISO date`);
+      }
+      return value;
+    case 'id':
+      return checkId(value, key);
+    case 'ref':
+      // Gantt sends numbers for root (0) and for ids it has not yet saved.
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      if (value === '' || value === null) return value;
+      return checkId(String(value), key);
+    case 'number': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw bad(`${key} must be a number`);
+      return n;
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === 1 || value === '1') return true;
+      if (value === 'false' || value === 0 || value === '0' || value === '' || value === null) return false;
+      throw bad(`${key} must be true or false`);
+    case 'color':
+      if (value === '' || value === null) return '';
+      if (typeof value !== 'string' || !COLOR.test(value)) throw bad(`${key} must be a CSS colour such as #3b82f6`);
+      return value;
+    case 'rrule':
+      if (value === null) return '';
+      if (typeof value !== 'string' || !RRULE.test(value)) throw bad(`${key} must be an RRULE such as FREQ=WEEKLY;BYDAY=MO`);
+      return value;
+  }
+}
+
+/**
+ * Checks a request body against a spec and returns a new, safe record without an id:
+ * known fields in their normal form, text HTML-escaped, unknown fields kept if they are
+ * flat and few. Throws an HttpError(400) that says what is wrong.
+ */
+export function validateRecord(spec: RecordSpec, body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the body must be a JSON object');
+  const out: Record<string, unknown> = {};
+  let extra = 0;
+  for (const key of Object.keys(body)) {
+    const value = (body as Record<string, unknown>)[key];
+    if (FORBIDDEN_KEYS.has(key)) throw bad(`the field name ${key} is not allowed`);
+    if (key === 'id' || key.startsWith('!') || key.startsWith('_')) continue; // client bookkeeping
+    const kind = spec.known[key];
+    if (kind) {
+      if (value === undefined) continue;
+      out[key] = normalField(key, kind, value);
+      continue;
+    }
+    if (++extra > limits.extraFields) throw bad(`more than ${limits.extraFields} extra fields`);
+    if (key.length > limits.extraKeyChars || !KEY.test(key)) throw bad(`the field name ${JSON.stringify(key.slice(0, 80))} is not allowed`);
+    if (typeof value === 'string') {
+      if (value.length > limits.extraStringChars) throw bad(`${key} is longer than ${limits.extraStringChars} characters`);
+      out[key] = escapeHtml(value);
+    } else if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
+      out[key] = value;
+    } else {
+      throw bad(`${key} must be text, a number, true/false or null`);
+    }
+  }
+  for (const key of spec.required) {
+    if (out[key] === undefined || out[key] === null) throw bad(`${key} is required`);
+  }
+  spec.check?.(out);
+  return out;
+}

@@ -1,0 +1,36 @@
+/** A stored record: always a flat JSON object with a string id. */
+export type StoredRecord = { id: string } & Record<string, unknown>;
+
+export type ChangeOp = 'add' | 'update' | 'delete';
+
+/** One committed change. `rev` grows by one per change, for the life of the store. */
+export interface Change {
+  rev: number;
+  entity: string;
+  op: ChangeOp;
+  /** The whole record after the change; for a delete, the record as it was. */
+  record: StoredRecord;
+}
+
+/** What a caller asks for; the store assigns the revision. */
+export type ChangeRequest = Omit<Change, 'rev'>;
+
+export type ChangesAnswer =
+  | { ok: true; revision: number; changes: Change[] }
+  | { ok: false; revision: number; reason: 'too-old' | 'unknown-store' };
+
+/**
+ * The storage the live server receives. A replica or another engine can stand in,
+ * as long as commits are applied in order and resolve only once durable.
+ */
+export interface Store {
+  readonly storeId: string;
+  revision(): number;
+  list(entity: string): StoredRecord[];
+  get(entity: string, id: string): StoredRecord | undefined;
+  /** Applies the changes in order and resolves once they are on disk. */
+  commit(requests: ChangeRequest[]): Promise<Change[]>;
+  /** Changes after `since`, or why the caller must reload everything. */
+  changesSince(since: number, storeId?: string): ChangesAnswer;
+  close(): Promise<void>;
+}
