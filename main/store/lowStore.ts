@@ -124,28 +124,34 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
   let failure: Error | null = null;
   let closing: Promise<void> | null = null;
 
+  // `flushing` is cleared in the same tick as the last look at `pending` (no await between),
+  // so a commit that arrives while the loop winds down is never left without a flush.
   const flush = async () => {
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      const changes = batch.flatMap((b) => b.changes);
-      try {
-        await writer.append(changes);
-        durableRevision = Math.max(durableRevision, changes.at(-1)!.rev);
-        journalLines += changes.length;
-        for (const b of batch) b.resolve(b.changes);
-        if (journalLines >= compactEvery) {
-          await writeSnapshot();
-          await writer.clear();
-          journalLines = 0;
-        }
-      } catch (err) {
-        // Memory is now ahead of the disk: refuse further writes rather than acknowledge more.
-        failure = new Error(`storage failed: ${(err as Error).message}`);
-        log.error(failure.message);
-        for (const b of [...batch, ...pending]) b.reject(failure);
+    try {
+      while (pending.length > 0) {
+        const batch = pending;
         pending = [];
+        const changes = batch.flatMap((b) => b.changes);
+        try {
+          await writer.append(changes);
+          durableRevision = Math.max(durableRevision, changes.at(-1)!.rev);
+          journalLines += changes.length;
+          for (const b of batch) b.resolve(b.changes);
+          if (journalLines >= compactEvery) {
+            await writeSnapshot();
+            await writer.clear();
+            journalLines = 0;
+          }
+        } catch (err) {
+          // Memory is now ahead of the disk: refuse further writes rather than acknowledge more.
+          failure = new Error(`storage failed: ${(err as Error).message}`);
+          log.error(failure.message);
+          for (const b of [...batch, ...pending]) b.reject(failure);
+          pending = [];
+        }
       }
+    } finally {
+      flushing = null;
     }
   };
 
@@ -165,7 +171,7 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
       });
       return new Promise<Change[]>((resolve, reject) => {
         pending.push({ changes, resolve, reject });
-        flushing ??= flush().finally(() => (flushing = null));
+        flushing ??= flush();
       });
     },
     changesSince(since, askedStoreId): ChangesAnswer {

@@ -1,0 +1,144 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { startHost } from '../../main/host.js';
+import { silentLogger } from '../../main/log.js';
+import { events } from '../../main/server/entities.js';
+import { validateRecord } from '../../main/server/validate.js';
+import { createLowStore } from '../../main/store/lowStore.js';
+import type { ChangeRequest } from '../../main/store/types.js';
+
+/** The argument that turns the bench script into the host child. */
+export const SERVE_FLAG = '--serve';
+
+type Op = 'cpu' | 'clients' | 'gc' | 'close';
+interface HostRequest {
+  id: number;
+  op: Op;
+}
+type HostMessage =
+  | { type: 'ready'; port: number; startMs: number; preloadMs: number }
+  | { type: 'reply'; id: number; value?: unknown; error?: string };
+
+const runGc = () => (globalThis as { gc?: () => void }).gc?.();
+
+/** The event body every bench write sends, with `text` naming the write. */
+export const eventBody = (text: string) => ({ text, start_date: '2026-03-02 10:00', end_date: '2026-03-02 11:00' });
+
+/**
+ * Child side: fills the store straight through `commit` (before the host listens, so no
+ * socket sees it), starts the host on port 0, then answers the parent over IPC.
+ */
+export async function serveBenchHost(args: string[]): Promise<void> {
+  const [dataDir, token, preloadArg = '0'] = args;
+  if (!dataDir || !token || !process.send) throw new TypeError(`usage: ${SERVE_FLAG} DATA_DIR TOKEN [PRELOAD] (forked with IPC)`);
+  const send = (m: HostMessage) => process.send!(m);
+  let t = performance.now();
+  await preloadEvents(dataDir, Number(preloadArg));
+  const preloadMs = performance.now() - t;
+  t = performance.now();
+  const host = await startHost({ dataDir, token, log: silentLogger, port: 0, bind: '127.0.0.1' });
+  const startMs = performance.now() - t;
+
+  const ops: Record<Op, () => unknown> = {
+    cpu: () => process.cpuUsage(),
+    clients: () => host.server.clientCount(),
+    gc: runGc,
+    close: () => host.close(),
+  };
+  process.on('message', (m: HostRequest) => {
+    Promise.resolve()
+      .then(() => ops[m.op]())
+      .then(
+        (value) => send({ type: 'reply', id: m.id, value }),
+        (err: Error) => send({ type: 'reply', id: m.id, error: err.message }),
+      )
+      .then(() => m.op === 'close' && process.disconnect());
+  });
+  // The parent went away without asking: save and let the process end.
+  process.once('disconnect', () => void host.close());
+  send({ type: 'ready', port: host.port, startMs, preloadMs });
+}
+
+/** Commits `count` events the way POST /events stores them, many commits in flight so they group. */
+async function preloadEvents(dataDir: string, count: number) {
+  if (!(count > 0)) return;
+  const store = await createLowStore({ dir: dataDir, log: silentLogger });
+  const request = (i: number): ChangeRequest => ({
+    entity: events.name,
+    op: 'add',
+    record: { ...validateRecord(events.spec, eventBody(`preload-${i}`)), id: randomUUID() },
+  });
+  for (let i = 0; i < count; i += 500) {
+    const batch = Array.from({ length: Math.min(500, count - i) }, (_, j) => store.commit([request(i + j)]));
+    await Promise.all(batch);
+  }
+  await store.close();
+}
+
+/** The parent's handle on a host child. */
+export interface BenchHost {
+  port: number;
+  /** How long the child took to fill the store and to start the host on it. */
+  preloadMs: number;
+  startMs: number;
+  /** The child's CPU time so far (all its threads, and the kernel on its behalf), in microseconds. */
+  cpuUsage(): Promise<NodeJS.CpuUsage>;
+  clientCount(): Promise<number>;
+  gc(): Promise<void>;
+  /** Closes the host (which saves the snapshot) and waits for the child to exit. */
+  close(): Promise<void>;
+  /** Last resort when the bench fails. */
+  kill(): void;
+}
+
+/** Forks `script SERVE_FLAG …` and resolves once its host listens. The child's output goes to our stderr. */
+export function spawnBenchHost(script: string, dataDir: string, token: string, preload = 0): Promise<BenchHost> {
+  const child: ChildProcess = fork(script, [SERVE_FLAG, dataDir, token, String(preload)], { stdio: ['ignore', 2, 2, 'ipc'] });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  void exited.then((code) => {
+    for (const p of pending.values()) p.reject(new Error(`host child exited (${code}) before answering`));
+    pending.clear();
+  });
+  const ask = (op: Op) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (!child.connected) return reject(new Error('host child is gone'));
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op } satisfies HostRequest);
+    });
+  let closing: Promise<void> | null = null;
+
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    void exited.then((code) => reject(new Error(`host child exited (${code}) before it was ready`)));
+    child.on('message', (m: HostMessage) => {
+      if (m.type === 'reply') {
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        if (m.error !== undefined) p?.reject(new Error(m.error));
+        else p?.resolve(m.value);
+        return;
+      }
+      resolve({
+        port: m.port,
+        preloadMs: m.preloadMs,
+        startMs: m.startMs,
+        cpuUsage: async () => (await ask('cpu')) as NodeJS.CpuUsage,
+        clientCount: async () => (await ask('clients')) as number,
+        gc: async () => void (await ask('gc')),
+        close() {
+          closing ??= (async () => {
+            if (child.exitCode === null && child.signalCode === null) await ask('close');
+            await exited;
+          })();
+          return closing;
+        },
+        kill() {
+          if (child.exitCode === null && child.signalCode === null) child.kill();
+        },
+      });
+    });
+  });
+}

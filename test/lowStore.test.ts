@@ -1,0 +1,123 @@
+import { mkdtemp, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Logger } from '../main/log.js';
+import { createLowStore } from '../main/store/lowStore.js';
+import type { ChangeRequest } from '../main/store/types.js';
+
+let dir: string;
+const lines: string[] = [];
+const log: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lansched-store-'));
+  lines.length = 0;
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const add = (id: string, text = id): ChangeRequest => ({ entity: 'events', op: 'add', record: { id, text } });
+
+describe('lowStore', () => {
+  it('numbers changes with consecutive revisions and keeps them across a restart', async () => {
+    const store = await createLowStore({ dir, log });
+    const changes = await store.commit([add('a'), add('b')]);
+    expect(changes.map((c) => c.rev)).toEqual([1, 2]);
+    await store.commit([{ entity: 'events', op: 'delete', record: { id: 'a' } }]);
+    const storeId = store.storeId;
+    await store.close();
+    await store.close(); // idempotent
+
+    const again = await createLowStore({ dir, log });
+    expect(again.storeId).toBe(storeId);
+    expect(again.revision()).toBe(3);
+    expect(again.list('events')).toEqual([{ id: 'b', text: 'b' }]);
+    expect((await again.commit([add('c')]))[0]!.rev).toBe(4);
+    // The change log survives the restart too, so pages can catch up across it.
+    const answer = again.changesSince(1);
+    expect(answer.ok && answer.changes.map((c) => c.rev)).toEqual([2, 3, 4]);
+    await again.close();
+  });
+
+  it('recovers acknowledged writes from the journal when the process dies without closing', async () => {
+    const store = await createLowStore({ dir, log });
+    await store.commit([add('a')]);
+    await store.commit([add('b')]);
+    // No close(): as if killed. The journal holds both lines.
+    expect((await readFile(join(dir, 'changes.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(2);
+    const again = await createLowStore({ dir, log });
+    expect(again.list('events').map((r) => r.id)).toEqual(['a', 'b']);
+    await again.close();
+    await store.close();
+  });
+
+  it('drops a torn last journal line, which was never acknowledged', async () => {
+    const store = await createLowStore({ dir, log });
+    await store.commit([add('a')]);
+    await appendFile(join(dir, 'changes.jsonl'), '{"rev":2,"entity":"events","op":"add","rec');
+    const again = await createLowStore({ dir, log });
+    expect(again.list('events').map((r) => r.id)).toEqual(['a']);
+    expect(lines.join('\n')).toMatch(/torn write/);
+    expect((await again.commit([add('b')]))[0]!.rev).toBe(2);
+    await again.close();
+    await store.close();
+  });
+
+  it('coalesces concurrent commits into few journal writes', async () => {
+    const store = await createLowStore({ dir, log });
+    const writes = Array.from({ length: 200 }, (_, i) => store.commit([add(`e${i}`)]));
+    const revs = (await Promise.all(writes)).map((c) => c[0]!.rev);
+    expect(revs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    await store.close();
+    const again = await createLowStore({ dir, log });
+    expect(again.list('events')).toHaveLength(200);
+    await again.close();
+  });
+
+  it('folds the journal into the snapshot every compactEvery lines', async () => {
+    const store = await createLowStore({ dir, log, compactEvery: 10 });
+    for (let i = 0; i < 25; i++) await store.commit([add(`e${i}`)]);
+    const journal = (await readFile(join(dir, 'changes.jsonl'), 'utf8')).trim().split('\n');
+    expect(journal).toHaveLength(5);
+    const snapshot = JSON.parse(await readFile(join(dir, 'calendar.json'), 'utf8'));
+    expect(snapshot.revision).toBe(20);
+    const again = await createLowStore({ dir, log });
+    expect(again.list('events')).toHaveLength(25);
+    await again.close();
+    await store.close();
+  });
+
+  it('answers changes since a revision, or says it is too old', async () => {
+    const store = await createLowStore({ dir, log, changeLogLimit: 5 });
+    for (let i = 0; i < 12; i++) await store.commit([add(`e${i}`)]);
+    const recent = store.changesSince(10);
+    expect(recent.ok && recent.changes.map((c) => c.rev)).toEqual([11, 12]);
+    expect(store.changesSince(0)).toEqual({ ok: false, revision: 12, reason: 'too-old' });
+    expect(store.changesSince(12, 'another-store')).toMatchObject({ ok: false, reason: 'unknown-store' });
+    await store.close();
+  });
+
+  it('sets aside a snapshot that does not parse, with a message, and never overwrites it', async () => {
+    await writeFile(join(dir, 'calendar.json'), '{"format":1, "events": [oops');
+    const store = await createLowStore({ dir, log });
+    expect(store.list('events')).toEqual([]);
+    const aside = (await readdir(dir)).find((f) => f.startsWith('calendar.json.unreadable-'));
+    expect(aside).toBeDefined();
+    expect(await readFile(join(dir, aside!), 'utf8')).toBe('{"format":1, "events": [oops');
+    expect(lines.join('\n')).toMatch(/calendar\.json does not parse/);
+    await store.close();
+  });
+
+  it('sets aside a JSON file that is not a calendar', async () => {
+    await writeFile(join(dir, 'calendar.json'), '{"hello":"world"}');
+    const store = await createLowStore({ dir, log });
+    expect((await readdir(dir)).some((f) => f.startsWith('calendar.json.unreadable-'))).toBe(true);
+    expect(lines.join('\n')).toMatch(/not a LAN Scheduler calendar/);
+    await store.close();
+  });
+
+  it('refuses commits after close', async () => {
+    const store = await createLowStore({ dir, log });
+    await store.close();
+    await expect(store.commit([add('a')])).rejects.toThrow(/closed/);
+  });
+});
