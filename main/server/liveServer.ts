@@ -67,8 +67,11 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     heartbeatMs: options.heartbeatMs,
     maxBufferedBytes: options.maxBufferedBytes,
   });
+  // After the writer's answer has gone out: its reply should not wait for a fan-out to every desk.
   const announce = (changes: Change[]) => {
-    for (const change of changes) hub.publish(change.entity, liveValue(change));
+    setImmediate(() => {
+      for (const change of changes) hub.publish(change.entity, liveValue(change));
+    });
   };
   const records = createRecordService(store, announce);
 

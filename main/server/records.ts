@@ -16,7 +16,7 @@ const isSeries = (r: StoredRecord) => typeof r.rrule === 'string' && r.rrule !==
 
 /**
  * Writes through the store and announces every change once it is durable: the REST
- * answer and the live message both wait for the disk. Ids are random UUIDs, so records
+ * answer and the live message both wait for the disk (`announce` may defer the fan-out). Ids are random UUIDs, so records
  * written on different desks can be merged without clashes.
  */
 export function createRecordService(store: Store, announce: (changes: Change[]) => void): RecordService {

@@ -108,7 +108,7 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
       storeId,
       revision: at,
       collections: Object.fromEntries([...collections].map(([name, records]) => [name, [...records.values()]])),
-      log: changeLog.slice(-Math.min(changeLogLimit, 1000)),
+      log: changeLog.slice(-changeLogLimit),
     };
     await db.write();
     durableRevision = Math.max(durableRevision, at);

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { createRestClient, openSubscribers, type RestClient } from './benchClients.js';
 import { eventBody, SERVE_FLAG, serveBenchHost, spawnBenchHost, type BenchHost } from './benchHost.js';
 
-const SOCKET_COUNTS = [10];
+const SOCKET_COUNTS = [10, 100, 1000];
 const FANOUT_WRITES = 1_000;
-const WARMUP_WRITES = 500;
+const WARMUP_WRITES = 2_000;
 const PRELOAD = 10_000;
 const SEQUENTIAL_WRITES = 2_000;
 const CONCURRENT_WRITES = 5_000;
@@ -143,8 +143,10 @@ async function fanoutBench(root: string) {
     const hello = await rest.json('GET', '/api/v1');
     const key = hello.body?.key;
     if (hello.status !== 200 || typeof key !== 'string') throw new Error(`GET /api/v1 answered ${hello.status}`);
+    // CPU per write takes a few thousand requests to settle (the JIT), on both paths.
     progress('fan-out: warming up');
-    await fanoutPhase(host, rest, key, 10, WARMUP_WRITES, 'warm');
+    await fanoutPhase(host, rest, key, 0, WARMUP_WRITES, 'warm0');
+    await fanoutPhase(host, rest, key, 10, WARMUP_WRITES / 4, 'warm10');
 
     // The REST cost is measured before and after the socket phases; their mean is what
     // fanoutCpuPerDeliveryUs subtracts, and their spread shows how noisy that subtraction is.
@@ -152,9 +154,7 @@ async function fanoutBench(root: string) {
       progress(`fan-out: ${FANOUT_WRITES} writes, no subscribers (REST cost, ${when})`);
       return fanoutPhase(host, rest, key, 0, FANOUT_WRITES, `s0${when}`);
     };
-    for (const w of ['x1','x2','x3']) { const r = await baselinePhase(w); progress(`${w} ${r.cpu.us/FANOUT_WRITES} sys ${r.cpu.systemPct}`); }
     const before = await baselinePhase('before');
-    progress(`before ${before.cpu.us/FANOUT_WRITES}`);
     const phases = [];
     for (const sockets of SOCKET_COUNTS) {
       progress(`fan-out: ${FANOUT_WRITES} writes, ${sockets} subscribers`);
