@@ -283,7 +283,16 @@ describe('validation', () => {
     await rejects('POST', '/events', anEvent({ color: 'red;background:url(x)' }), 400, /colour/);
     await rejects('POST', '/events', anEvent({ rrule: 'FREQ=DAILY<script>' }), 400, /RRULE/);
     await rejects('POST', '/calendars', { color: '#fff' }, 400, /name is required/);
+    await rejects('POST', '/calendars', { name: 'Room', color: '' }, 400, /color is required/);
     await rejects('POST', '/gantt/link', { source: 'a', target: 'b' }, 400, /type is required/);
+  });
+
+  it('takes the editor\'s empty fields as empty, and skips its bookkeeping fields', async () => {
+    // What the Scheduler's lightbox really sends for a new, plain event.
+    const body = { start_date: '2026-11-24 10:00', end_date: '2026-11-24 11:00', text: 'Planning', rrule: '', original_start: null, recurring_event_id: null, duration: null, deleted: null, $new: true, calendar_id: '' };
+    const res = await host.call('POST', '/events', body);
+    expect(res.body).toEqual({ action: 'inserted', tid: expect.stringMatching(UUID) });
+    expect(host.store.get('events', res.body.tid)).toEqual({ id: res.body.tid, start_date: '2026-11-24 10:00', end_date: '2026-11-24 11:00', text: 'Planning', rrule: '', original_start: null, recurring_event_id: null, duration: null, deleted: false, calendar_id: null });
   });
 
   it('keeps __proto__ and constructor away from any prototype', async () => {

@@ -58,6 +58,8 @@ export function checkId(value: unknown, what = 'id'): string {
 }
 
 function normalField(key: string, kind: FieldKind, value: unknown): unknown {
+  // The Scheduler's editor sends every mapped field, with null (or "") for the ones it leaves empty.
+  if (value === null || (value === '' && kind !== 'text')) return kind === 'boolean' ? false : kind === 'rrule' || kind === 'color' ? '' : null;
   switch (kind) {
     case 'text':
       if (typeof value !== 'string') throw bad(`${key} must be text`);
@@ -73,7 +75,6 @@ function normalField(key: string, kind: FieldKind, value: unknown): unknown {
     case 'ref':
       // Gantt sends numbers for root (0) and for ids it has not yet saved.
       if (typeof value === 'number' && Number.isFinite(value)) return value;
-      if (value === '' || value === null) return value;
       return checkId(String(value), key);
     case 'number': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -83,14 +84,12 @@ function normalField(key: string, kind: FieldKind, value: unknown): unknown {
     case 'boolean':
       if (typeof value === 'boolean') return value;
       if (value === 'true' || value === 1 || value === '1') return true;
-      if (value === 'false' || value === 0 || value === '0' || value === '' || value === null) return false;
+      if (value === 'false' || value === 0 || value === '0') return false;
       throw bad(`${key} must be true or false`);
     case 'color':
-      if (value === '' || value === null) return '';
       if (typeof value !== 'string' || !COLOR.test(value)) throw bad(`${key} must be a CSS colour such as #3b82f6`);
       return value;
     case 'rrule':
-      if (value === null) return '';
       if (typeof value !== 'string' || !RRULE.test(value)) throw bad(`${key} must be an RRULE such as FREQ=WEEKLY;BYDAY=MO`);
       return value;
   }
@@ -108,7 +107,7 @@ export function validateRecord(spec: RecordSpec, body: unknown): Record<string, 
   for (const key of Object.keys(body)) {
     const value = (body as Record<string, unknown>)[key];
     if (FORBIDDEN_KEYS.has(key)) throw bad(`the field name ${key} is not allowed`);
-    if (key === 'id' || key.startsWith('!') || key.startsWith('_')) continue; // client bookkeeping
+    if (key === 'id' || /^[!_$]/.test(key)) continue; // client bookkeeping: !nativeeditor_status, _timed, $new
     const kind = spec.known[key];
     if (kind) {
       if (value === undefined) continue;
@@ -127,7 +126,8 @@ export function validateRecord(spec: RecordSpec, body: unknown): Record<string, 
     }
   }
   for (const key of spec.required) {
-    if (out[key] === undefined || out[key] === null) throw bad(`${key} is required`);
+    const v = out[key];
+    if (v === undefined || v === null || (v === '' && spec.known[key] !== 'text')) throw bad(`${key} is required`);
   }
   spec.check?.(out);
   return out;

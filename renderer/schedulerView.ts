@@ -1,0 +1,144 @@
+import { scheduler as shipped } from 'dhtmlx-scheduler';
+import type { Api } from './api.js';
+import type { Calendars } from './calendars.js';
+import { startLiveSync, type LinkState, type RemoteEventsClass, type SocketWatch } from './liveSync.js';
+import type { Status } from './status.js';
+import { escapeHtml } from './text.js';
+
+// The shipped typings cover the public API only; live updates and the data processor's state are not in them.
+const scheduler = shipped as any;
+
+export interface SchedulerViewOptions {
+  container: HTMLElement;
+  minical: HTMLElement;
+  api: Api;
+  calendars: Calendars;
+  status: Status;
+  sockets: SocketWatch;
+  onLink(state: LinkState): void;
+}
+
+const VIEWS = ['day', 'week', 'month', 'agenda'];
+
+/** The shared calendar: views, editor, calendars, saving through REST and live updates with catch-up. */
+export async function mountScheduler(options: SchedulerViewOptions) {
+  const { container, api, calendars, status } = options;
+  scheduler.plugins({ recurring: true, quick_info: true, agenda_view: true, minical: true, tooltip: true });
+  scheduler.config.date_format = '%Y-%m-%d %H:%i';
+  scheduler.config.first_hour = 6;
+  scheduler.config.scroll_hour = 8;
+  scheduler.config.time_step = 15;
+  scheduler.config.event_duration = 60;
+  scheduler.config.auto_end_date = true;
+  scheduler.config.header = ['day', 'week', 'month', 'agenda', 'date', 'prev', 'today', 'next'];
+  scheduler.config.lightbox.sections = [
+    { name: 'description', height: 50, map_to: 'text', type: 'textarea', focus: true },
+    { name: 'calendar', height: 23, map_to: 'calendar_id', type: 'select', options: calendarOptions(calendars) },
+    { name: 'recurring', type: 'recurring', map_to: 'rrule' },
+    { name: 'time', height: 72, type: 'time', map_to: 'auto' },
+  ];
+  scheduler.locale.labels.section_calendar = 'Calendar';
+  scheduler.locale.labels.section_description = 'Title';
+
+  // Text in the model is plain: every template that renders HTML escapes it.
+  const text = (_s: Date, _e: Date, ev: any) => escapeHtml(ev.text);
+  const escapeTemplates = () => {
+    const t = scheduler.templates;
+    t.event_text = t.event_bar_text = t.agenda_text = text;
+    t.quick_info_title = (_s: Date, _e: Date, ev: any) => escapeHtml(String(ev.text ?? '').slice(0, 80));
+    t.quick_info_content = (_s: Date, _e: Date, ev: any) => escapeHtml(ev.details ?? '');
+    t.tooltip_text = (s: Date, e: Date, ev: any) =>
+      `<b>${escapeHtml(ev.text)}</b><br>${escapeHtml(scheduler.templates.tooltip_date_format(s))} – ${escapeHtml(scheduler.templates.tooltip_date_format(e))}`;
+    t.event_class = (_s: Date, _e: Date, ev: any) => calendars.classFor(ev.calendar_id);
+  };
+  scheduler.attachEvent('onTemplatesReady', escapeTemplates);
+
+  const visible = (_id: string, ev: any) => calendars.visible(ev.calendar_id);
+  for (const view of VIEWS) scheduler[`filter_${view}`] = visible;
+  calendars.onChange(() => {
+    scheduler.updateCollection?.('calendars', calendarOptions(calendars));
+    const section = scheduler.config.lightbox.sections.find((s: any) => s.name === 'calendar');
+    if (section) section.options = calendarOptions(calendars);
+    scheduler.resetLightbox();
+    if (scheduler.getState().mode) scheduler.setCurrentView();
+  });
+
+  scheduler.init(container, new Date(), 'week');
+  escapeTemplates();
+  scheduler.renderCalendar({
+    container: options.minical,
+    navigation: true,
+    handler(date: Date) {
+      scheduler.setCurrentView(date);
+    },
+  });
+
+  // Calendars and events load together; the older of the two revisions is where catch-up starts.
+  const load = async () => {
+    const [cals, events] = await Promise.all([api.calendars(), api.events()]);
+    calendars.set(cals.body as any);
+    scheduler.clearAll();
+    scheduler.parse(events.body);
+    return { revision: Math.min(cals.revision, events.revision), storeId: events.storeId };
+  };
+  const loaded = await load();
+
+  // The shipped createDataProcessor ignores `headers`; the transaction mode is where they take effect.
+  const dp = scheduler.createDataProcessor({ url: `${api.baseUrl}/events`, mode: 'REST-JSON' });
+  dp.setTransactionMode({ mode: 'REST-JSON', headers: { 'Remote-Token': api.token } });
+  dp.attachEvent('onAfterUpdate', (_id: string, action: string, _tid: string, response: any) => {
+    if (action === 'error' || action === 'invalid') {
+      status.toast(`Could not save: ${response?.message ?? 'the host refused the change'}`, 'error');
+    }
+  });
+
+  const { RemoteEvents, remoteUpdates } = scheduler.ext.liveUpdates as { RemoteEvents: RemoteEventsClass; remoteUpdates: any };
+  // What to do when a colleague deletes the event this person has open in the editor: close the
+  // editor, say so, and offer to put their version back as a new event.
+  scheduler.attachEvent('onLiveUpdateCollision', (_id: string, _newId: string, action: string) => {
+    if (action !== 'delete') return true;
+    const draft = editorDraft();
+    scheduler.endLightbox(false);
+    status.toast('A colleague deleted the event you were editing.', 'warning', 15000, {
+      label: 'Keep my version',
+      run: () => scheduler.addEvent(draft),
+    });
+    return false;
+  });
+  // The shipped handler reaches the collision through `this`, which is undefined in the ES
+  // build (it throws). Raise the collision here, before the delete reaches the handler.
+  const events = (message: { type: string; event: { id: string } }) => {
+    const open = scheduler.getState().lightbox_id;
+    if (message.type === 'delete-event' && open != null && String(open) === String(message.event.id)) {
+      scheduler.callEvent('onLiveUpdateCollision', [open, null, 'delete', message.event]);
+    }
+    remoteUpdates.events(message);
+  };
+  const editorDraft = () => {
+    const ev = scheduler.getEvent(scheduler.getState().lightbox_id) ?? {};
+    const time = scheduler.formSection('time')?.getValue() ?? {};
+    const { id: _ignored, ...rest } = ev;
+    return {
+      ...rest,
+      text: scheduler.formSection('description')?.getValue() ?? ev.text,
+      calendar_id: scheduler.formSection('calendar')?.getValue() ?? ev.calendar_id,
+      start_date: time.start_date ?? ev.start_date,
+      end_date: time.end_date ?? ev.end_date,
+    };
+  };
+
+  startLiveSync({
+    RemoteEvents,
+    api,
+    handlers: { events, calendars: calendars.handle },
+    loaded,
+    reload: load,
+    onState: options.onLink,
+    sockets: options.sockets,
+  });
+  return scheduler;
+}
+
+function calendarOptions(calendars: Calendars) {
+  return [{ key: '', label: 'No calendar' }, ...calendars.all().map((c) => ({ key: c.id, label: escapeHtml(c.name) }))];
+}

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const PAGE_DIR = join(import.meta.dirname, '..', '..', 'dist', 'renderer');
+
+/** Debian's chromium, headless, with nothing that reaches outside this machine (Playwright gives it a fresh profile). */
+export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`browser tests need Debian's chromium at ${CHROMIUM}: apt-get install chromium`);
+  }
+  if (!existsSync(join(PAGE_DIR, 'index.html'))) throw new Error('the page is not built: run npm run build');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    browser,
+    close: () => browser.close(),
+  };
+}
+
+/** A page that records what must never happen: script errors and dialogs (an XSS would alert). */
+export async function watchedPage(context: BrowserContext) {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  const dialogs: string[] = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  page.on('requestfailed', (req) => problems.push(`requestfailed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) problems.push(`response: ${res.request().method()} ${res.url()} ${res.status()}`);
+  });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  return { page, problems, dialogs };
+}
+
+/** Opens the invite link and waits until the calendar has loaded and its socket is live. */
+export async function openCalendar(page: Page, base: string, token: string) {
+  await page.goto(`${base}/#token=${encodeURIComponent(token)}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector('#link-state[data-state="live"]');
+}
