@@ -115,6 +115,17 @@ describe('lowStore', () => {
     await store.close();
   });
 
+  it('says when every applied change is on disk', async () => {
+    const store = await createLowStore({ dir, log });
+    await store.flushed(); // nothing pending: at once
+    const write = store.commit([add('a')]);
+    let flushedFirst = false;
+    const flushed = store.flushed().then(() => (flushedFirst = !(store.revision() < 1)));
+    await Promise.all([write, flushed]);
+    expect(flushedFirst).toBe(true);
+    await store.close();
+  });
+
   it('refuses commits after close', async () => {
     const store = await createLowStore({ dir, log });
     await store.close();

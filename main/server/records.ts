@@ -73,8 +73,12 @@ export function createRecordService(store: Store, announce: (changes: Change[]) 
     },
     async remove(def, id) {
       const before = store.get(def.name, checkId(id));
-      // Deleting what is already gone succeeds: two people may delete the same thing.
-      if (!before) return { action: 'deleted' };
+      // Deleting what is already gone succeeds: two people may delete the same thing. The answer
+      // must not overtake the other delete's trip to the disk, or a crash could bring the event back.
+      if (!before) {
+        await store.flushed();
+        return { action: 'deleted' };
+      }
       const requests: ChangeRequest[] = [];
       if (def === events && before.recurring_event_id) {
         requests.push({ entity: def.name, op: 'update', record: { ...before, deleted: true } });

@@ -119,6 +119,12 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
   await writer.clear();
 
   let pending: { changes: Change[]; resolve: (c: Change[]) => void; reject: (e: Error) => void }[] = [];
+  let waiters: { revision: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  const wake = () => {
+    const ready = waiters.filter((w) => w.revision <= durableRevision);
+    waiters = waiters.filter((w) => w.revision > durableRevision);
+    for (const w of ready) w.resolve();
+  };
   let flushing: Promise<void> | null = null;
   let journalLines = 0;
   let failure: Error | null = null;
@@ -137,6 +143,7 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
           durableRevision = Math.max(durableRevision, changes.at(-1)!.rev);
           journalLines += changes.length;
           for (const b of batch) b.resolve(b.changes);
+          wake();
           if (journalLines >= compactEvery) {
             await writeSnapshot();
             await writer.clear();
@@ -146,8 +153,9 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
           // Memory is now ahead of the disk: refuse further writes rather than acknowledge more.
           failure = new Error(`storage failed: ${(err as Error).message}`);
           log.error(failure.message);
-          for (const b of [...batch, ...pending]) b.reject(failure);
+          for (const b of [...batch, ...pending, ...waiters]) b.reject(failure);
           pending = [];
+          waiters = [];
         }
       }
     } finally {
@@ -173,6 +181,11 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
         pending.push({ changes, resolve, reject });
         flushing ??= flush();
       });
+    },
+    flushed() {
+      if (failure) return Promise.reject(failure);
+      if (durableRevision >= revision) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => waiters.push({ revision, resolve, reject }));
     },
     changesSince(since, askedStoreId): ChangesAnswer {
       const current = durableRevision;

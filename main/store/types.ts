@@ -30,6 +30,8 @@ export interface Store {
   get(entity: string, id: string): StoredRecord | undefined;
   /** Applies the changes in order and resolves once they are on disk. */
   commit(requests: ChangeRequest[]): Promise<Change[]>;
+  /** Resolves once every change applied so far is on disk (for answers that depend on them). */
+  flushed(): Promise<void>;
   /** Changes after `since`, or why the caller must reload everything. */
   changesSince(since: number, storeId?: string): ChangesAnswer;
   close(): Promise<void>;
