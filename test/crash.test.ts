@@ -33,6 +33,8 @@ interface Host {
 
 const running = new Set<ChildProcess>();
 const folders: string[] = [];
+/** Set once the file is done: a timed-out test still running in the background must not start hosts it leaves behind. */
+let finished = false;
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -44,6 +46,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Starts the host on `dir` and resolves on its ready line; rejects, with its output, if it exits first. */
 async function startHost(dir: string): Promise<Host> {
+  if (finished) throw new Error('the tests are over');
   const args = [CLI, '--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, '--token', TOKEN];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
@@ -277,6 +280,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  finished = true;
+  for (const child of running) child.kill('SIGKILL');
   await Promise.all(folders.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
@@ -324,7 +329,7 @@ describe('crash: SIGKILL during a write storm, three times on one folder', () =>
         // Started hosts write calendar.json.tmp too; only watch once the storm is near the compaction.
         await reached(COMPACT_EVERY - 1000);
         watching = nextChangeOf(dir, 'calendar.json.tmp');
-        await watching.seen;
+        await within(watching.seen, 20_000, `a compaction (every ${COMPACT_EVERY} journal lines) to write calendar.json.tmp`);
       });
     } finally {
       watching?.close();
@@ -337,7 +342,7 @@ describe('crash: SIGKILL during a write storm, three times on one folder', () =>
       await round('r3', async ({ reached }) => {
         await reached(COMPACT_EVERY - 1000);
         watching = nextChangeOf(dir, 'calendar.json');
-        await watching.seen;
+        await within(watching.seen, 20_000, `a compaction (every ${COMPACT_EVERY} journal lines) to write calendar.json`);
       });
     } finally {
       watching?.close();
@@ -386,71 +391,72 @@ describe('crash: two people deleting the same event', () => {
   // "deleted" is an acknowledgement too, so it must not come before the first one is saved.
   it('a delete answered while another delete of the same event is being saved stays deleted after a kill', async () => {
     const dir = await tempDir();
-    const attempts = 10;
-    // Large records make each journal write slow, so deletes wait behind it longer.
-    const bulky = { details: 'd'.repeat(9000), location: 'l'.repeat(9000) };
-    let races = 0;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const host = await startHost(dir);
-      const ids = await Promise.all(
-        Array.from({ length: 40 }, async (_, i) => {
-          const res = await call(host.base, 'POST', '/events', eventBody(`pair-${attempt}-${i}`));
-          expect(res.json).toMatchObject({ action: 'inserted' });
-          return res.json.tid as string;
-        }),
-      );
-      // Background writers keep the journal busy, so the deletes queue behind a write to disk.
-      let killed = false;
-      let loadAcks = 0;
-      let warm!: () => void;
-      const warmed = new Promise<void>((resolve) => (warm = resolve));
-      const load = Array.from({ length: WRITERS }, async (_, w) => {
-        for (let n = 0; !killed; n++) {
-          const res = await call(host.base, 'POST', '/events', { ...bulky, ...eventBody(`load-${attempt}-${w}-${n}`) }).catch(() => null);
-          if (!res) return;
-          if (++loadAcks === 200) warm();
-        }
-      });
-      await within(warmed, 15_000, 'the background writers to get going');
-
-      const deleted = new Set<string>();
-      const firstAnswered = new Set<string>();
-      let killNow!: () => void;
-      const raced = new Promise<void>((resolve) => (killNow = resolve));
-      const remove = (id: string) =>
-        call(host.base, 'DELETE', `/events/${id}`).then(
-          (res) => {
-            if (res.json?.action === 'deleted') deleted.add(id);
-            return true;
-          },
-          () => false,
-        );
-      const firsts = ids.map((id) => remove(id).then((ok) => ok && firstAnswered.add(id)));
-      await new Promise((resolve) => setImmediate(resolve));
-      const seconds = ids.map((id) =>
-        remove(id).then((ok) => {
-          if (ok && !firstAnswered.has(id)) {
-            races++;
-            // Killed at once, before the first delete can reach the disk.
-            killed = true;
-            host.child.kill('SIGKILL');
-            killNow();
-          }
-        }),
-      );
-      await within(Promise.race([raced, Promise.all([...firsts, ...seconds])]), 20_000, 'the deletes');
-      killed = true;
-      host.child.kill('SIGKILL');
-      await within(host.closed, 10_000, 'the killed host to exit');
-      await within(Promise.all([...firsts, ...seconds, ...load]), 20_000, 'the requests to settle');
-
-      const after = await startHost(dir);
-      await expectCleanStart(after, dir);
-      const found = await listEvents(after.base);
-      const undone = [...deleted].filter((id) => found.has(id));
-      expect(undone, `attempt ${attempt} (${races} races so far): acknowledged deletes undone by the kill`).toEqual([]);
-      after.child.kill('SIGKILL');
-      await within(after.closed, 10_000, 'the checked host to exit');
+    const host = await startHost(dir);
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const res = await call(host.base, 'POST', '/events', eventBody(`pair-${i}`));
+        expect(res.json).toMatchObject({ action: 'inserted' });
+        return res.json.tid as string;
+      }),
+    );
+    // Writers fill the journal up to a compaction. While the host rewrites calendar.json
+    // (large records make that take a while), the deletes wait for the disk.
+    const details = 'd'.repeat(2000);
+    let writing = true;
+    let acks = 0;
+    let nearly!: () => void;
+    const nearCompaction = new Promise<void>((resolve) => (nearly = resolve));
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      for (let n = 0; writing; n++) {
+        const res = await call(host.base, 'POST', '/events', { ...eventBody(`load-${w}-${n}`), details }).catch(() => null);
+        if (!res) return;
+        expect(res.json).toMatchObject({ action: 'inserted' });
+        if (++acks === COMPACT_EVERY - 500) nearly();
+      }
+    });
+    await within(nearCompaction, 30_000, 'the journal to fill up');
+    const watching = nextChangeOf(dir, 'calendar.json.tmp');
+    try {
+      await within(watching.seen, 20_000, `a compaction (every ${COMPACT_EVERY} journal lines) to write calendar.json.tmp`);
+    } finally {
+      watching.close();
     }
-  }, 50_000);
+    writing = false;
+
+    const deleted = new Set<string>();
+    const firstAnswered = new Set<string>();
+    let killNow!: () => void;
+    const raced = new Promise<void>((resolve) => (killNow = resolve));
+    const remove = (id: string) =>
+      call(host.base, 'DELETE', `/events/${id}`).then(
+        (res) => {
+          if (res.json?.action === 'deleted') deleted.add(id);
+          return true;
+        },
+        () => false,
+      );
+    const firsts = ids.map((id) => remove(id).then((ok) => ok && firstAnswered.add(id)));
+    await new Promise((resolve) => setImmediate(resolve));
+    let races = 0;
+    const seconds = ids.map((id) =>
+      remove(id).then((ok) => {
+        if (ok && !firstAnswered.has(id)) {
+          races++;
+          // Killed at once, before the first delete can reach the disk.
+          host.child.kill('SIGKILL');
+          killNow();
+        }
+      }),
+    );
+    await within(Promise.race([raced, Promise.all([...firsts, ...seconds])]), 20_000, 'the deletes');
+    host.child.kill('SIGKILL');
+    await within(host.closed, 10_000, 'the killed host to exit');
+    await within(Promise.all([...firsts, ...seconds, ...writers]), 20_000, 'the requests to settle');
+
+    const after = await startHost(dir);
+    await expectCleanStart(after, dir);
+    const found = await listEvents(after.base);
+    const undone = [...deleted].filter((id) => found.has(id));
+    expect(undone, `${races} deletes answered before the other delete of the same event`).toEqual([]);
+  }, 45_000);
 });
