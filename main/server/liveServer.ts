@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../log.js';
@@ -154,7 +155,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
 }
 
 function servePage(app: express.Express, pageDir: string | undefined) {
-  if (pageDir && existsSync(pageDir)) {
+  if (pageDir && existsSync(join(pageDir, 'index.html'))) {
     app.use(express.static(pageDir, { index: 'index.html', maxAge: 0 }));
     return;
   }
