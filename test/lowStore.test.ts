@@ -126,6 +126,36 @@ describe('lowStore', () => {
     await store.close();
   });
 
+  it('merges changes from another desk: the later version of each record wins, deletes included', async () => {
+    const here = await createLowStore({ dir, log });
+    const otherDir = await mkdtemp(join(tmpdir(), 'lansched-store-'));
+    const there = await createLowStore({ dir: otherDir, log });
+    await here.commit([add('shared', 'from here'), add('mine')]);
+    await there.commit([add('theirs')]);
+    // Edited later over there, deleted later here.
+    await there.merge(here.exportState());
+    await there.commit([{ entity: 'events', op: 'update', record: { id: 'shared', text: 'edited there' } }]);
+    await here.commit([{ entity: 'events', op: 'delete', record: { id: 'mine' } }]);
+
+    const applied = await here.merge(there.exportState());
+    expect(applied.map((c) => [c.op, c.record.id]).sort()).toEqual([['add', 'theirs'], ['update', 'shared']]);
+    await there.merge(here.exportState());
+    const view = (s: typeof here) => s.list('events').map((r) => `${r.id}=${r.text}`).sort();
+    expect(view(here)).toEqual(['shared=edited there', 'theirs=theirs']);
+    expect(view(there)).toEqual(view(here));
+    // An older version of a deleted record does not bring it back, and a repeat merge changes nothing.
+    expect(await here.merge([{ entity: 'events', op: 'update', record: { id: 'mine', text: 'zombie' }, hlc: '00000000000-000000-old' }])).toEqual([]);
+    expect(await here.merge(there.exportState())).toEqual([]);
+    // Versions and tombstones survive a restart.
+    await here.close();
+    const again = await createLowStore({ dir, log });
+    expect(await again.merge([{ entity: 'events', op: 'update', record: { id: 'mine', text: 'zombie' }, hlc: '00000000000-000000-old' }])).toEqual([]);
+    expect(again.exportState().find((c) => c.record.id === 'mine')).toMatchObject({ op: 'delete' });
+    await again.close();
+    await there.close();
+    await rm(otherDir, { recursive: true, force: true });
+  });
+
   it('refuses commits after close', async () => {
     const store = await createLowStore({ dir, log });
     await store.close();

@@ -3,8 +3,9 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { durableJsonFile } from './durableFile.js';
+import { createClock } from './hlc.js';
 import { openJournal, readJournal, type JournalWriter } from './journal.js';
-import type { Change, ChangeRequest, ChangesAnswer, Store, StoredRecord } from './types.js';
+import type { Change, ChangeRequest, ChangesAnswer, Store, StoredRecord, VersionedChange } from './types.js';
 import type { Logger } from '../log.js';
 
 interface Snapshot {
@@ -12,6 +13,8 @@ interface Snapshot {
   storeId: string;
   revision: number;
   collections: Record<string, StoredRecord[]>;
+  /** The version of every record, and of every deleted one (its tombstone). */
+  versions: Record<string, Record<string, string>>;
   log: Change[];
 }
 
@@ -73,8 +76,12 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
   for (const [entity, records] of Object.entries(snapshot?.collections ?? {})) {
     collections.set(entity, new Map(records.map((r) => [r.id, r])));
   }
+  const versions = new Map<string, Map<string, string>>();
+  for (const [entity, byId] of Object.entries(snapshot?.versions ?? {})) versions.set(entity, new Map(Object.entries(byId)));
   let changeLog: Change[] = snapshot?.log ?? [];
   let revision = snapshot?.revision ?? 0;
+  const clock = createClock(storeId.slice(0, 8));
+  const versionOf = (entity: string, id: string) => versions.get(entity)?.get(id);
 
   const collection = (entity: string) => {
     let records = collections.get(entity);
@@ -85,6 +92,10 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     const records = collection(change.entity);
     if (change.op === 'delete') records.delete(change.record.id);
     else records.set(change.record.id, change.record);
+    let byId = versions.get(change.entity);
+    if (!byId) versions.set(change.entity, (byId = new Map()));
+    byId.set(change.record.id, change.hlc);
+    clock.observe(change.hlc);
     changeLog.push(change);
     if (changeLog.length > 2 * changeLogLimit) changeLog = changeLog.slice(-changeLogLimit);
     revision = change.rev;
@@ -108,6 +119,7 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
       storeId,
       revision: at,
       collections: Object.fromEntries([...collections].map(([name, records]) => [name, [...records.values()]])),
+      versions: Object.fromEntries([...versions].map(([name, byId]) => [name, Object.fromEntries(byId)])),
       log: changeLog.slice(-changeLogLimit),
     };
     await db.write();
@@ -163,24 +175,55 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     }
   };
 
+  const commit = (requests: ChangeRequest[]): Promise<Change[]> => {
+    if (failure) return Promise.reject(failure);
+    if (closing) return Promise.reject(new Error('store is closed'));
+    if (requests.length === 0) return Promise.resolve([]);
+    const changes = requests.map((request) => {
+      const change: Change = { ...request, rev: revision + 1, hlc: request.hlc ?? clock.tick() };
+      applyChange(change);
+      return change;
+    });
+    return new Promise<Change[]>((resolve, reject) => {
+      pending.push({ changes, resolve, reject });
+      flushing ??= flush();
+    });
+  };
+
   return {
     storeId,
     revision: () => durableRevision,
     list: (entity) => [...(collections.get(entity)?.values() ?? [])],
     get: (entity, id) => collections.get(entity)?.get(id),
-    commit(requests) {
-      if (failure) return Promise.reject(failure);
-      if (closing) return Promise.reject(new Error('store is closed'));
-      if (requests.length === 0) return Promise.resolve([]);
-      const changes = requests.map((request) => {
-        const change: Change = { rev: revision + 1, ...request };
-        applyChange(change);
-        return change;
-      });
-      return new Promise<Change[]>((resolve, reject) => {
-        pending.push({ changes, resolve, reject });
-        flushing ??= flush();
-      });
+    commit,
+    merge(incoming) {
+      const accepted: ChangeRequest[] = [];
+      const newest = new Map<string, VersionedChange>();
+      // Within one batch, only the latest version of each record counts.
+      for (const change of incoming) {
+        const key = `${change.entity}\u0000${change.record.id}`;
+        const seen = newest.get(key);
+        if (!seen || seen.hlc < change.hlc) newest.set(key, change);
+      }
+      for (const change of newest.values()) {
+        const held = versionOf(change.entity, change.record.id);
+        if (held !== undefined && held >= change.hlc) continue;
+        const alive = collections.get(change.entity)?.has(change.record.id) ?? false;
+        const op = change.op === 'delete' ? 'delete' : alive ? 'update' : 'add';
+        accepted.push({ entity: change.entity, op, record: change.record, hlc: change.hlc });
+      }
+      return commit(accepted);
+    },
+    exportState() {
+      const out: VersionedChange[] = [];
+      for (const [entity, byId] of versions) {
+        const records = collections.get(entity);
+        for (const [id, hlc] of byId) {
+          const record = records?.get(id);
+          out.push(record ? { entity, op: 'update', record, hlc } : { entity, op: 'delete', record: { id }, hlc });
+        }
+      }
+      return out;
     },
     flushed() {
       if (failure) return Promise.reject(failure);
@@ -218,6 +261,7 @@ function isSnapshot(data: unknown): data is Snapshot {
     typeof s.storeId === 'string' &&
     Number.isInteger(s.revision) &&
     typeof s.collections === 'object' &&
-    Array.isArray(s.log)
+    Array.isArray(s.log) &&
+    typeof s.versions === 'object'
   );
 }

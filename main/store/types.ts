@@ -8,12 +8,17 @@ export interface Change {
   rev: number;
   entity: string;
   op: ChangeOp;
-  /** The whole record after the change; for a delete, the record as it was. */
+  /** The whole record after the change; for a delete, the record as it was (or just its id). */
   record: StoredRecord;
+  /** The record's version: a hybrid-logical-clock stamp. The later stamp wins a merge. */
+  hlc: string;
 }
 
-/** What a caller asks for; the store assigns the revision. */
-export type ChangeRequest = Omit<Change, 'rev'>;
+/** What a caller asks for; the store assigns the revision, and the version unless given. */
+export type ChangeRequest = Omit<Change, 'rev' | 'hlc'> & { hlc?: string };
+
+/** A change as desks exchange it: no local revision, always a version. */
+export type VersionedChange = Omit<Change, 'rev'>;
 
 export type ChangesAnswer =
   | { ok: true; revision: number; changes: Change[] }
@@ -30,6 +35,14 @@ export interface Store {
   get(entity: string, id: string): StoredRecord | undefined;
   /** Applies the changes in order and resolves once they are on disk. */
   commit(requests: ChangeRequest[]): Promise<Change[]>;
+  /**
+   * Applies changes from another desk, each only if its version is later than the one held
+   * (last writer wins per record; deletes are kept as versioned tombstones). Resolves with
+   * the changes that were applied, once durable.
+   */
+  merge(changes: VersionedChange[]): Promise<Change[]>;
+  /** Every record and tombstone with its version: what a desk hands over when it (re)joins. */
+  exportState(): VersionedChange[];
   /** Resolves once every change applied so far is on disk (for answers that depend on them). */
   flushed(): Promise<void>;
   /** Changes after `since`, or why the caller must reload everything. */
