@@ -1,107 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hostProcesses, READY, request, requireBuiltCli, stop, within } from './helpers/hostProcess.js';
 
-// The built host, exactly as `npm run host` runs it: `npm test` builds it first.
-const CLI = fileURLToPath(new URL('../dist/main/cli.js', import.meta.url));
-const READY = /LAN Scheduler host ready at (http:\/\/\S+?)\/ · invite for browsers: (\S+)/;
 const EVENT = { text: 'stand-up', start_date: '2026-03-02 10:00', end_date: '2026-03-02 10:15' };
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Run {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Settles once the process has exited and its output is read to the end. */
-  closed: Promise<Exit>;
-}
-
-interface ReadyHost extends Run {
-  base: string;
-  invite: string;
-  port: number;
-}
-
-const running = new Set<ChildProcess>();
-const folders: string[] = [];
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function runCli(args: string[]): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const closed = new Promise<Exit>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, closed };
-}
-
-/** Starts the host and resolves on its ready line; rejects, with its output, if it exits first. */
-async function startCli(args: string[]): Promise<ReadyHost> {
-  const run = runCli(args);
-  const ready = new Promise<RegExpExecArray>((resolve, reject) => {
-    const check = () => {
-      const m = READY.exec(run.stdout());
-      if (m) {
-        run.child.stdout!.off('data', check);
-        resolve(m);
-      }
-    };
-    run.child.stdout!.on('data', check);
-    run.closed.then((exit) =>
-      reject(new Error(`the host exited (${exit.code ?? exit.signal}) before it was ready:\n${run.stdout()}${run.stderr()}`)),
-    );
-  });
-  const [, base, invite] = await within(ready, 15_000, `the ready line of ${args.join(' ')}`);
-  return { ...run, base: base!, invite: invite!, port: Number(new URL(base!).port) };
-}
-
-async function stop(host: Run, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
-  host.child.kill(signal);
-  return within(host.closed, 15_000, `the host to exit on ${signal}`);
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lansched-cli-'));
-  folders.push(dir);
-  return dir;
-}
-
-async function request(base: string, method: string, path: string, token?: string, body?: unknown) {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  if (token !== undefined) headers['Remote-Token'] = token;
-  const res = await fetch(base + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  const type = res.headers.get('content-type') ?? '';
-  return { status: res.status, type, text, json: type.includes('json') ? JSON.parse(text) : undefined };
-}
+const hosts = hostProcesses('lansched-cli-');
 
 const tokenOf = (invite: string) => {
   const hash = new URL(invite).hash;
@@ -109,28 +14,15 @@ const tokenOf = (invite: string) => {
   return decodeURIComponent(hash.slice('#token='.length));
 };
 
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` builds before testing)`);
-});
-
-afterEach(async () => {
-  for (const child of running) child.kill('SIGKILL');
-  await within(
-    Promise.all([...running].map((c) => new Promise((resolve) => c.once('close', resolve)))),
-    10_000,
-    'leftover hosts to exit',
-  );
-});
-
-afterAll(async () => {
-  await Promise.all(folders.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+beforeAll(requireBuiltCli);
+afterEach(hosts.killLeftovers);
+afterAll(hosts.cleanup);
 
 describe('cli: starting', () => {
   it('prints a ready line with its URL and an invite that carries --token', async () => {
-    const dir = await tempDir();
+    const dir = await hosts.tempDir();
     const token = 'office key+42/x&y';
-    const host = await startCli(['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, '--token', token]);
+    const host = await hosts.start(['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, '--token', token]);
 
     expect(host.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(host.port).toBeGreaterThan(0);
@@ -144,9 +36,9 @@ describe('cli: starting', () => {
   });
 
   it('without --token creates a strong token, keeps it in the data folder, and reuses it', async () => {
-    const dir = await tempDir();
+    const dir = await hosts.tempDir();
     const args = ['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir];
-    const first = await startCli(args);
+    const first = await hosts.start(args);
     const token = tokenOf(first.invite);
     expect(token).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     expect((await readFile(join(dir, 'token'), 'utf8')).trim()).toBe(token);
@@ -155,13 +47,13 @@ describe('cli: starting', () => {
     expect((await request(first.base, 'GET', '/events', token)).status).toBe(200);
     expect((await stop(first)).code).toBe(0);
 
-    const second = await startCli(args);
+    const second = await hosts.start(args);
     expect(tokenOf(second.invite)).toBe(token);
     expect(second.stdout()).toContain(`using the token kept in ${join(dir, 'token')}`);
     expect((await request(second.base, 'GET', '/events', token)).status).toBe(200);
 
     // Another folder gets its own token: it is generated, not a constant.
-    const other = await startCli(['--port', '0', '--bind', '127.0.0.1', '--data-dir', await tempDir()]);
+    const other = await hosts.start(['--port', '0', '--bind', '127.0.0.1', '--data-dir', await hosts.tempDir()]);
     expect(tokenOf(other.invite)).not.toBe(token);
   });
 
@@ -171,8 +63,8 @@ describe('cli: starting', () => {
     [['--token', 'short'], '--token must be at least 8 characters'],
     [['--no-such-option'], 'no-such-option'],
   ])('refuses %j with exit code 2 and a message, before touching the data folder', async (bad, message) => {
-    const dir = join(await tempDir(), 'not-yet');
-    const run = runCli(['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, ...bad]);
+    const dir = join(await hosts.tempDir(), 'not-yet');
+    const run = hosts.run(['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, ...bad]);
     const exit = await within(run.closed, 15_000, 'the host to refuse its arguments');
     expect(exit).toEqual({ code: 2, signal: null });
     expect(run.stderr()).toContain(message);
@@ -183,10 +75,10 @@ describe('cli: starting', () => {
 
 describe('cli: stopping', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('on %s saves what was acknowledged and exits 0', async (signal) => {
-    const dir = await tempDir();
+    const dir = await hosts.tempDir();
     const token = 'stop-signal-token';
     const args = ['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, '--token', token];
-    const host = await startCli(args);
+    const host = await hosts.start(args);
     const kept = await request(host.base, 'POST', '/events', token, EVENT);
     const dropped = await request(host.base, 'POST', '/events', token, { ...EVENT, text: 'cancelled' });
     expect(kept.json).toMatchObject({ action: 'inserted' });
@@ -204,7 +96,7 @@ describe('cli: stopping', () => {
     const snapshot = JSON.parse(await readFile(join(dir, 'calendar.json'), 'utf8'));
     expect(snapshot.collections.events).toEqual([{ ...moved, id: kept.json.tid }]);
 
-    const again = await startCli(args);
+    const again = await hosts.start(args);
     const listed = await request(again.base, 'GET', '/events', token);
     expect(listed.json).toEqual([{ ...moved, id: kept.json.tid }]);
   });
@@ -213,7 +105,7 @@ describe('cli: stopping', () => {
 describe('cli: serving', () => {
   const token = 'serving-token-123';
   const start = async () =>
-    startCli(['--port', '0', '--bind', '127.0.0.1', '--data-dir', await tempDir(), '--token', token]);
+    hosts.start(['--port', '0', '--bind', '127.0.0.1', '--data-dir', await hosts.tempDir(), '--token', token]);
 
   it('answers GET / with the page as HTML', async () => {
     const host = await start();

@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The built host, exactly as `npm run host` runs it: `npm test` builds it first.
+export const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
+export const READY = /LAN Scheduler host ready at (http:\/\/\S+?)\/ · invite for browsers: (\S+)/;
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Run {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Settles once the process has exited and its output is read to the end. */
+  closed: Promise<Exit>;
+}
+
+export interface ReadyHost extends Run {
+  base: string;
+  invite: string;
+  port: number;
+}
+
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** For a beforeAll: a missing build would otherwise show up as every test failing to start a host. */
+export function requireBuiltCli(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` builds before testing)`);
+}
+
+/**
+ * Host processes and temp folders for one test file. The file registers `killLeftovers`
+ * in afterEach, so a failed test cannot leave a host holding its folder for the next one,
+ * and `cleanup` in afterAll.
+ */
+export function hostProcesses(tempPrefix: string) {
+  const running = new Set<ChildProcess>();
+  const folders: string[] = [];
+  // A timed-out test still running in the background must not start hosts it leaves behind.
+  let finished = false;
+
+  const run = (args: string[]): Run => {
+    if (finished) throw new Error('the tests are over');
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<Exit>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        running.delete(child);
+        resolve({ code, signal });
+      });
+    });
+    return { child, stdout: () => stdout, stderr: () => stderr, closed };
+  };
+
+  /** Starts the host and resolves on its ready line; rejects, with its output, if it exits first. */
+  const start = async (args: string[], timeoutMs = 15_000, what = `the ready line of ${args.join(' ')}`): Promise<ReadyHost> => {
+    const host = run(args);
+    const ready = new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = READY.exec(host.stdout());
+        if (m) {
+          host.child.stdout!.off('data', check);
+          resolve(m);
+        }
+      };
+      host.child.stdout!.on('data', check);
+      host.closed.then((exit) =>
+        reject(new Error(`the host exited (${exit.code ?? exit.signal}) before it was ready:\n${host.stdout()}${host.stderr()}`)),
+      );
+    });
+    const [, base, invite] = await within(ready, timeoutMs, what);
+    return { ...host, base: base!, invite: invite!, port: Number(new URL(base!).port) };
+  };
+
+  const tempDir = async (): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), tempPrefix));
+    folders.push(dir);
+    return dir;
+  };
+
+  const killLeftovers = async (): Promise<void> => {
+    for (const child of running) child.kill('SIGKILL');
+    await within(
+      Promise.all([...running].map((c) => new Promise((resolve) => c.once('close', resolve)))),
+      10_000,
+      'leftover hosts to exit',
+    );
+  };
+
+  const cleanup = async (): Promise<void> => {
+    finished = true;
+    for (const child of running) child.kill('SIGKILL');
+    await Promise.all(folders.map((dir) => rm(dir, { recursive: true, force: true })));
+  };
+
+  return { run, start, tempDir, killLeftovers, cleanup };
+}
+
+export async function stop(host: Run, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+  host.child.kill(signal);
+  return within(host.closed, 15_000, `the host to exit on ${signal}`);
+}
+
+/** `json` stays undefined for an answer that is not JSON, so a test can still look at a page's type and text. */
+export async function request(base: string, method: string, path: string, token?: string, body?: unknown, timeoutMs = 10_000) {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (token !== undefined) headers['Remote-Token'] = token;
+  const res = await fetch(base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  const type = res.headers.get('content-type') ?? '';
+  return { status: res.status, type, text, json: type.includes('json') ? JSON.parse(text) : undefined };
+}
