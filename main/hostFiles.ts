@@ -33,3 +33,28 @@ export function reachableHost(bind: string): string {
   }
   return '127.0.0.1';
 }
+
+export interface DeskFile {
+  peerId: string;
+  calendar: { name: string; joinKey: string } | null;
+}
+
+/**
+ * This desk's id and the calendar it belongs to, kept in DATA_DIR/desk.json so a desk that
+ * restarts comes back as itself. The file holds the join key: it is written for this user only.
+ */
+export async function loadDesk(dataDir: string): Promise<DeskFile> {
+  const file = join(dataDir, 'desk.json');
+  try {
+    const desk = JSON.parse(await readFile(file, 'utf8')) as DeskFile;
+    if (typeof desk.peerId === 'string' && /^[A-Za-z0-9_-]{4,64}$/.test(desk.peerId)) return desk;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
+  }
+  return { peerId: randomBytes(9).toString('base64url'), calendar: null };
+}
+
+export async function saveDesk(dataDir: string, desk: DeskFile): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(join(dataDir, 'desk.json'), `${JSON.stringify(desk, null, 2)}\n`, { mode: 0o600 });
+}

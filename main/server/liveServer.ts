@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../log.js';
-import type { Change, Store } from '../store/types.js';
+import type { Change, Store, VersionedChange } from '../store/types.js';
 import type { TokenAuth } from './auth.js';
 import { dataRoutes } from './dataRoutes.js';
 import { liveValue } from './entities.js';
@@ -27,6 +27,10 @@ export interface LiveServerOptions {
   allowedOrigins?: readonly string[];
   heartbeatMs?: number;
   maxBufferedBytes?: number;
+  /** Routes for other desks, mounted at /api/v1/peer behind the token, with a larger body limit. */
+  peerRoutes?: express.Router;
+  /** Called with every change this server's own REST writes made, once durable and announced. */
+  onLocalChanges?: (changes: Change[]) => void;
 }
 
 export interface LiveServer {
@@ -35,6 +39,8 @@ export interface LiveServer {
   listen(port?: number, host?: string): Promise<{ port: number; host: string }>;
   /** Server-side publish for any entity, stored or not (presence, notices). */
   publish(name: string, value: unknown): number;
+  /** Tells pages and desks about changes made to the store by others (a merge from a desk). */
+  announce(changes: Change[]): void;
   clientCount(): number;
   /** Stops sockets and HTTP. The store belongs to the caller and stays open. */
   close(): Promise<void>;
@@ -55,6 +61,11 @@ export const PAGE_CSP = [
 ].join('; ');
 
 const PROTECTED = ['/api/v1', '/events', '/gantt', '/calendars'];
+/** The live channel on which desks follow a host: `{rev, storeId, change}` for every change. */
+export const REPLICATION = 'replication';
+/** A desk hands over its whole calendar when it joins: far more than one event. */
+const PEER_BODY_BYTES = 64 * 1024 * 1024;
+const versioned = ({ rev: _rev, ...change }: Change): VersionedChange => change;
 
 /** The live-update host: REST for Scheduler, Gantt and calendars, the socket hub, and the page, on one port. */
 export function createLiveServer(options: LiveServerOptions): LiveServer {
@@ -69,12 +80,20 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     maxBufferedBytes: options.maxBufferedBytes,
   });
   // After the writer's answer has gone out: its reply should not wait for a fan-out to every desk.
+  // Pages get the protocol's messages; desks following this one get the versioned change.
   const announce = (changes: Change[]) => {
+    if (changes.length === 0) return;
     setImmediate(() => {
-      for (const change of changes) hub.publish(change.entity, liveValue(change));
+      for (const change of changes) {
+        hub.publish(change.entity, liveValue(change));
+        hub.publish(REPLICATION, { rev: change.rev, storeId: store.storeId, change: versioned(change) });
+      }
     });
   };
-  const records = createRecordService(store, announce);
+  const records = createRecordService(store, (changes) => {
+    announce(changes);
+    options.onLocalChanges?.(changes);
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -100,6 +119,9 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     }
     next();
   };
+  if (options.peerRoutes) {
+    app.use('/api/v1/peer', requireToken, jsonOnly, express.json({ limit: PEER_BODY_BYTES, strict: true }), options.peerRoutes);
+  }
   app.use(PROTECTED, requireToken, jsonOnly, express.json({ limit: limits.bodyBytes, strict: true }));
   app.use(syncRoutes(store, auth, methods));
   app.use(dataRoutes(store, records));
@@ -107,7 +129,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const known: Record<string, [number, string]> = {
       'entity.parse.failed': [400, 'the body is not valid JSON'],
-      'entity.too.large': [413, `the body is larger than ${limits.bodyBytes / 1024} KiB`],
+      'entity.too.large': [413, `the body is larger than ${(err?.limit ?? limits.bodyBytes) / 1024} KiB`],
       'encoding.unsupported': [415, 'unsupported content encoding'],
       'charset.unsupported': [415, 'unsupported charset'],
     };
@@ -138,6 +160,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
       });
     },
     publish: (name, value) => hub.publish(name, value),
+    announce,
     clientCount: () => hub.clientCount(),
     close() {
       closing ??= (async () => {
