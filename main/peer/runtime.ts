@@ -46,6 +46,8 @@ export interface PeerRuntime {
   readonly server: LiveServer;
   readonly store: Store;
   state(): PeerState;
+  /** Called whenever the role, the host or the desks seen change. */
+  onState(listener: (state: PeerState) => void): () => void;
   /** Leaves the calendar: a host hands over to the best desk first, then everyone says goodbye. */
   close(): Promise<void>;
 }
@@ -67,6 +69,18 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   let upstream: Upstream | null = null;
   const suspects = new Map<string, number>();
   let closing: Promise<void> | null = null;
+  const stateListeners = new Set<(state: PeerState) => void>();
+  let notifyQueued = false;
+  // Coalesced: a burst of mDNS answers is one update for the window.
+  const notify = () => {
+    if (notifyQueued) return;
+    notifyQueued = true;
+    setImmediate(() => {
+      notifyQueued = false;
+      const now = runtime.state();
+      for (const l of stateListeners) l(now);
+    });
+  };
 
   const revision = () => (role === 'peer' && upstream ? upstream.hostRevision() : store.revision());
   const status = (): PeerStatus => ({ peerId, calendarId: identity.id, role, revision: revision(), storeId: store.storeId });
@@ -97,8 +111,10 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     throw err;
   }
   const discovery: Discovery = createDiscovery({ port, log, sweepMs: options.sweepMs });
-  const announce = () =>
+  const announce = () => {
     discovery.announce({ calendarId: identity.id, calendarName: identity.name, peerId, role, revision: revision() });
+    notify();
+  };
   announce();
 
   const urlOf = (p: { address: string; port: number }) => `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
@@ -234,15 +250,20 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     })();
   };
   discovery.onChange(() => {
+    notify();
     if (role !== 'starting') schedule();
   });
   const listening = setTimeout(schedule, options.listenMs ?? 1500);
 
-  return {
+  const runtime: PeerRuntime = {
     identity,
     port,
     server,
     store,
+    onState(listener) {
+      stateListeners.add(listener);
+      return () => stateListeners.delete(listener);
+    },
     state() {
       const seen = discovery.peers();
       const others = new Map<string, string>();
@@ -278,4 +299,5 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       return closing;
     },
   };
+  return runtime;
 }
