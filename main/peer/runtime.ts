@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import { createTokenAuth } from '../server/auth.js';
 import { createLiveServer, type LiveServer } from '../server/liveServer.js';
 import { createLowStore } from '../store/lowStore.js';
-import type { Store } from '../store/types.js';
+import type { Change, Store } from '../store/types.js';
 import { createDiscovery, type Discovery, type Role, type SeenPeer } from './discovery.js';
 import { electHost, keepsHosting, type Candidate } from './election.js';
 import { calendarIdentity, type CalendarIdentity } from './identity.js';
@@ -68,6 +68,12 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   let host: SeenPeer | null = null;
   let upstream: Upstream | null = null;
   const suspects = new Map<string, number>();
+  // A suspect is left out of decisions for a while; when that ends, look at the LAN again,
+  // since nothing in mDNS may change to prompt it (a healed partition).
+  const suspect = (id: string) => {
+    suspects.set(id, Date.now() + SUSPECT_MS);
+    setTimeout(schedule, SUSPECT_MS + 100).unref();
+  };
   let closing: Promise<void> | null = null;
   const stateListeners = new Set<(state: PeerState) => void>();
   let notifyQueued = false;
@@ -82,7 +88,20 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     });
   };
 
-  const revision = () => (role === 'peer' && upstream ? upstream.hostRevision() : store.revision());
+  // A desk that follows (or followed, until a new host is chosen) reports how far it got in its
+  // host's revisions: the measure every follower of that host shares for the election.
+  let followed = 0;
+  const revision = () => {
+    if (upstream) followed = upstream.hostRevision();
+    return role === 'host' || role === 'starting' ? store.revision() : followed;
+  };
+  // Local writes made while this desk follows no host (or is still joining one): the next join's
+  // full hand-over covers them too, but they are also sent as soon as a host is there.
+  let unsent: Change[] = [];
+  const sendLocal = (changes: Change[]) => {
+    if (upstream) return upstream.push(changes);
+    if (role !== 'host' && unsent.length < 10_000) unsent.push(...changes);
+  };
   const status = (): PeerStatus => ({ peerId, calendarId: identity.id, role, revision: revision(), storeId: store.storeId });
 
   let server: LiveServer;
@@ -91,7 +110,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     auth: createTokenAuth(identity.token),
     log,
     pageDir: options.pageDir,
-    onLocalChanges: (changes) => upstream?.push(changes),
+    onLocalChanges: sendLocal,
     peerRoutes: peerRoutes({
       store,
       announce: (changes) => server.announce(changes),
@@ -140,6 +159,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   const becomeHost = (takeover: boolean) => {
     upstream?.close();
     upstream = null;
+    unsent = [];
     host = null;
     role = 'host';
     announce();
@@ -161,20 +181,22 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
         log,
         onLost: () => {
           if (closing || host?.peerId !== target.peerId) return;
+          revision();
           upstream = null;
           options.onRole?.({ kind: 'host-lost', host: target.peerId });
           // It may be handing over or restarting: only suspect it if it is still silent.
-          suspects.set(target.peerId, Date.now() + SUSPECT_MS);
+          suspect(target.peerId);
           host = null;
           schedule();
         },
       });
       if (host?.peerId !== target.peerId) return upstream?.close();
+      upstream.push(unsent.splice(0));
       announce();
       options.onRole?.({ kind: 'joined', host: target });
     } catch (err) {
       log.warn(`could not join ${urlOf(target)}: ${(err as Error).message}`);
-      suspects.set(target.peerId, Date.now() + SUSPECT_MS);
+      suspect(target.peerId);
       host = null;
       schedule();
     }
@@ -189,7 +211,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
           if (s.peerId !== peer.peerId || s.calendarId !== identity.id) return null;
           return { peerId: s.peerId, revision: s.revision, peer: { ...peer, role: s.role } };
         } catch {
-          suspects.set(peer.peerId, Date.now() + SUSPECT_MS);
+          suspect(peer.peerId);
           return null;
         }
       }),
@@ -225,7 +247,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     waitingFor = winner.peerId;
     setTimeout(() => {
       if (waitingFor === winner.peerId && role !== 'host' && !upstream) {
-        suspects.set(winner.peerId, Date.now() + SUSPECT_MS);
+        suspect(winner.peerId);
         schedule();
       }
     }, WAIT_FOR_HOST_MS).unref();

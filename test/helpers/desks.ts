@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { calendarIdentity } from '../../main/peer/identity.js';
+import { CLI, request, within, type Run } from './hostProcess.js';
+import type { Lan } from './netns.js';
+
+export const PORT = 3210;
+
+export interface Desk {
+  index: number;
+  address: string;
+  base: string;
+  dir: string;
+  token: string;
+  run: Run;
+  /** Role lines printed so far (hosting, joined, host gone, stepping down). */
+  roles(): string[];
+  /** The latest role: 'host', 'peer' or 'starting'. */
+  role(): 'host' | 'peer' | 'starting';
+  events(): Promise<{ id: string; text: string }[]>;
+  write(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: any }>;
+}
+
+const ROLE_LINE = /^(taking over: hosting|hosting|joined|host .* is gone|stepping down).*$/gm;
+
+/** Desks of one calendar, each a `npm run host -- --advertise` process in its own namespace. */
+export function desks(lan: Lan, calendar: { name: string; joinKey: string }) {
+  const started: Desk[] = [];
+  const folders: string[] = [];
+  const token = calendarIdentity(calendar.name, calendar.joinKey).token;
+  return {
+    token,
+    async start(index: number, options: { dir?: string; joinKey?: string } = {}): Promise<Desk> {
+      const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `lansched-desk${index}-`)));
+      if (!options.dir) folders.push(dir);
+      const peer = lan.peers[index]!;
+      const joinKey = options.joinKey ?? calendar.joinKey;
+      const run = lan.exec(peer.ns, process.execPath, [
+        CLI, '--advertise', '--calendar', calendar.name, '--join-key', joinKey, '--data-dir', dir, '--port', String(PORT),
+      ]);
+      const base = `http://${peer.address}:${PORT}`;
+      const deskToken = calendarIdentity(calendar.name, joinKey).token;
+      const roles = () => run.stdout().match(ROLE_LINE) ?? [];
+      const desk: Desk = {
+        index,
+        address: peer.address,
+        base,
+        dir,
+        token: deskToken,
+        run,
+        roles,
+        role() {
+          const last = roles().at(-1) ?? '';
+          return /^(taking over: )?hosting/.test(last) ? 'host' : /^joined/.test(last) ? 'peer' : 'starting';
+        },
+        async events() {
+          const res = await request(base, 'GET', '/events', deskToken, undefined, 3000);
+          if (res.status !== 200) throw new Error(`${base}/events answered ${res.status}`);
+          return (res.json as { id: string; text: string }[]).map(({ id, text }) => ({ id, text }));
+        },
+        write: (method, path, body) => request(base, method, path, deskToken, body, 5000),
+      };
+      started.push(desk);
+      return desk;
+    },
+    /** SIGKILL: no hand-over, no goodbye. */
+    async kill(desk: Desk) {
+      desk.run.child.kill('SIGKILL');
+      await within(desk.run.closed, 10_000, `desk ${desk.index} to die`);
+    },
+    async quit(desk: Desk) {
+      desk.run.child.kill('SIGTERM');
+      return within(desk.run.closed, 20_000, `desk ${desk.index} to quit`);
+    },
+    /** Everything the desks printed, for a failing test's report. */
+    dump: () => started.map((d) => `--- desk ${d.index} (${d.address})\n${d.run.stdout()}${d.run.stderr()}`).join('\n'),
+    async cleanup() {
+      for (const d of started) if (d.run.child.exitCode === null && d.run.child.signalCode === null) d.run.child.kill('SIGKILL');
+      await Promise.all(started.map((d) => d.run.closed.catch(() => undefined)));
+      await Promise.all(folders.map((f) => rm(f, { recursive: true, force: true })));
+    },
+  };
+}
+
+/** The events of every desk, as sorted "id=text" lines, for comparing replicas. */
+export async function replicas(list: Desk[]): Promise<string[][]> {
+  return Promise.all(list.map(async (d) => (await d.events()).map((e) => `${e.id}=${e.text}`).sort()));
+}
