@@ -1,6 +1,6 @@
-// Builds everything into dist/: the host (main), the desktop preload and the page.
-// Usage: node .build/build.mjs [main|page|preload|bench]...   (no argument: all but bench)
-import { readFile, rm } from 'node:fs/promises';
+// Builds everything into dist/: the host (main), the desktop app (desktop, preload) and the page.
+// Usage: node .build/build.mjs [main|desktop|preload|page|bench]...   (no argument: all but bench)
+import { cp, readFile, rm } from 'node:fs/promises';
 import * as esbuild from 'esbuild';
 
 const common = { bundle: true, sourcemap: true, logLevel: 'warning' };
@@ -27,6 +27,31 @@ const targets = {
       packages: 'external',
       outdir: 'dist/main',
     }),
+  // Electron's main process (ESM since Electron 28); the icons for the window and the tray go beside it.
+  desktop: async () => {
+    await cp('main/assets', 'dist/main/assets', { recursive: true, filter: (src) => !src.endsWith('.nsh') });
+    return esbuild.build({
+      ...common,
+      entryPoints: ['main/index.ts'],
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      packages: 'external',
+      external: ['electron'],
+      outfile: 'dist/main/index.js',
+    });
+  },
+  // A sandboxed preload can neither be ESM nor require our files: one CommonJS file, electron external.
+  preload: () =>
+    esbuild.build({
+      ...common,
+      entryPoints: ['preload/index.ts'],
+      platform: 'browser',
+      format: 'cjs',
+      target: 'chrome130',
+      external: ['electron'],
+      outfile: 'dist/preload/index.cjs',
+    }),
   page: async () => {
     await rm('dist/renderer', { recursive: true, force: true });
     return esbuild.build({
@@ -44,12 +69,12 @@ const targets = {
   bench: () =>
     esbuild.build({
       ...common,
-      entryPoints: ['test/bench/liveBench.ts'],
+      entryPoints: ['test/bench/liveBench.ts', 'test/bench/lanBench.ts'],
       platform: 'node',
       format: 'esm',
       target: 'node20',
       packages: 'external',
-      outfile: 'dist/bench/liveBench.js',
+      outdir: 'dist/bench',
     }),
 };
 

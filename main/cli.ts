@@ -117,6 +117,15 @@ async function runDesk(o: { dataDir: string; port: number; bind: string; log: Lo
     }
   };
   o.log.info(`LAN Scheduler desk ${me} of "${calendar.name}" (calendar ${peer.identity.id}) listening at ${base}/ with data in ${o.dataDir}`);
+  // Calendars of other teams on the LAN: one could join them with their key.
+  const listed = new Set<string>();
+  peer.onState((state) => {
+    for (const other of state.otherCalendars) {
+      if (listed.has(other.id)) continue;
+      listed.add(other.id);
+      o.log.info(`another calendar on this network: "${other.name}" (calendar ${other.id}); join it with its key`);
+    }
+  });
   if (created) o.log.info(`new calendar; invite for desks: npm run host -- --advertise --calendar "${calendar.name}" --join-key ${calendar.joinKey}`);
   stopOnSignals(o.log, () => peer.close());
 }

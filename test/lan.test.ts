@@ -166,6 +166,7 @@ describe.skipIf(unavailable !== undefined)('desks on a simulated LAN', () => {
     expect((await stranger.write('GET' as 'POST', '/events')).status).toBe(200);
     const refused = await fetch(`${a!.base}/api/v1/peer/state`, { headers: { 'Remote-Token': stranger.token } });
     expect(refused.status).toBe(403);
+    await expect.poll(() => stranger.run.stdout(), SETTLE).toMatch(/another calendar on this network: "Office" \(calendar [0-9a-f]+\)/);
     await new Promise((r) => setTimeout(r, 2000));
     expect(stranger.roles().some((l) => l.startsWith('joined'))).toBe(false);
     expect(a!.roles()).toHaveLength(1);

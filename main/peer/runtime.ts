@@ -221,6 +221,11 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
 
   /** Looks at the LAN and takes the role the rules give: join the host, or host. */
   const decide = async () => {
+    // A host suspected after a failed join may be back (a healed partition): ask it again.
+    const suspectedHosts = discovery
+      .peers()
+      .filter((p) => p.calendarId === identity.id && p.role === 'host' && (suspects.get(p.peerId) ?? 0) >= Date.now());
+    for (const back of await probe(suspectedHosts)) suspects.delete(back.peerId);
     const peers = mine();
     const hosts = peers.filter((p) => p.role === 'host');
     if (role === 'host') {
@@ -271,11 +276,18 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       deciding = null;
     })();
   };
+  // A desk that comes back into view (a healed partition, a restart) is worth trusting again at once.
+  let inView = new Set<string>();
   discovery.onChange(() => {
+    const now = new Set(discovery.peers().map((p) => p.peerId));
+    for (const id of now) if (!inView.has(id)) suspects.delete(id);
+    inView = now;
     notify();
     if (role !== 'starting') schedule();
   });
   const listening = setTimeout(schedule, options.listenMs ?? 1500);
+  // mDNS only reports changes; a periodic look catches what it cannot (a suspect reachable again).
+  const recheck = setInterval(() => role !== 'starting' && schedule(), 3000);
 
   const runtime: PeerRuntime = {
     identity,
@@ -302,6 +314,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     close() {
       closing ??= (async () => {
         clearTimeout(listening);
+        clearInterval(recheck);
         while (deciding) await deciding;
         if (role === 'host') {
           role = 'leaving';

@@ -1,0 +1,133 @@
+// Shared by the main process, the preload and the tests. The preload bundles this file into its
+// single sandboxed CommonJS file, so it must stay free of Node imports.
+
+/** Every IPC channel between the window and the main process. */
+export const Channel = {
+  connection: 'lan-scheduler:connection',
+  state: 'lan-scheduler:state',
+  stateChanged: 'lan-scheduler:state-changed',
+  createCalendar: 'lan-scheduler:create-calendar',
+  joinCalendar: 'lan-scheduler:join-calendar',
+  copyInvite: 'lan-scheduler:copy-invite',
+  leave: 'lan-scheduler:leave',
+} as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+
+/** What the status area says about this desk. */
+export type DeskStatus = 'lobby' | 'starting' | 'hosting' | 'connecting' | 'connected' | 'taking-over' | 'offline' | 'leaving';
+
+/** A desk of the calendar, as the status area and the presence entity show it. */
+export interface DeskInfo {
+  peerId: string;
+  /** A human name: the person or computer the desk's id was made from, or a short id. */
+  name: string;
+  role: 'starting' | 'host' | 'peer' | 'leaving';
+  self: boolean;
+}
+
+/** The value of the `presence` live entity: `{type: 'update-presence', value: Presence}`. */
+export interface Presence {
+  desks: DeskInfo[];
+}
+
+/** What the window knows about its desk. Never holds the join key or the token. */
+export interface DesktopState {
+  /** null on first run (or after leaving): the window shows the create-or-join screen. */
+  calendar: { id: string; name: string } | null;
+  status: DeskStatus;
+  /** The hosting desk this one follows, while connecting or connected. */
+  host: DeskInfo | null;
+  /** Who is online: this desk first. */
+  desks: DeskInfo[];
+  /** Calendars found on the LAN that this desk could join with their key. */
+  found: { id: string; name: string }[];
+}
+
+/** How an IPC answer travels: Electron would prefix a thrown error's message with its own text. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export const ok = <T>(value: T): IpcResult<T> => ({ ok: true, value });
+export const failed = (error: string): IpcResult<never> => ({ ok: false, error });
+
+/** The preload's side: the value, or an Error with the main process's message. */
+export function unwrap<T>(result: IpcResult<T>): T {
+  if (result && result.ok === true) return result.value;
+  throw new Error(result && result.ok === false ? result.error : 'no answer from the desktop app');
+}
+
+/** A bad argument from the window: its message is meant for the person who typed it. */
+export class IpcArgumentError extends TypeError {}
+
+// C0, DEL and C1 controls, and the line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A calendar name as people type it: trimmed, 1–80 characters, no control characters. */
+export function checkCalendarName(value: unknown): string {
+  if (typeof value !== 'string') throw new IpcArgumentError('the calendar name must be text');
+  const name = value.trim();
+  if (name.length === 0) throw new IpcArgumentError('Give the calendar a name.');
+  if (name.length > 80) throw new IpcArgumentError('Keep the calendar name under 80 characters.');
+  if (CONTROL.test(name)) throw new IpcArgumentError('The calendar name cannot contain control characters.');
+  return name;
+}
+
+/** A join key: 8–200 characters of A–Z, a–z, 0–9, `_` and `-` (what newJoinKey makes, base64url). */
+export function checkJoinKey(value: unknown): string {
+  if (typeof value !== 'string') throw new IpcArgumentError('the key must be text');
+  const key = value.trim();
+  if (!/^[A-Za-z0-9_-]{8,200}$/.test(key)) {
+    throw new IpcArgumentError('That is not a calendar key: it is 8 or more letters, digits, "-" and "_".');
+  }
+  return key;
+}
+
+/** A calendar id as desks announce it: lowercase hex. */
+export function checkCalendarId(value: unknown): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{8,64}$/.test(value)) throw new IpcArgumentError('unknown calendar');
+  return value;
+}
+
+/** Checks that a call carries exactly the arguments a channel takes, and nothing else. */
+export function checkArity(args: readonly unknown[], count: number): void {
+  if (args.length !== count) throw new IpcArgumentError(`expected ${count} argument${count === 1 ? '' : 's'}, got ${args.length}`);
+}
+
+/**
+ * Whether a frame is one of ours: its URL is on the origin the window was given (the desk's
+ * own server on 127.0.0.1). Anything else (a page that got navigated to, a frame of another
+ * origin, `file:`, `about:blank`, `data:`) may not call the desk.
+ */
+export function isOwnFrame(frameUrl: string | null | undefined, appOrigin: string | null | undefined): boolean {
+  if (!frameUrl || !appOrigin) return false;
+  let url: URL;
+  let app: URL;
+  try {
+    url = new URL(frameUrl);
+    app = new URL(appOrigin);
+  } catch {
+    return false;
+  }
+  // `URL.origin` is the string "null" for opaque origins: never equal to ours, but be explicit.
+  if (url.protocol !== 'http:' || app.protocol !== 'http:' || url.origin === 'null') return false;
+  return url.origin === app.origin && !url.username && !url.password;
+}
+
+/** The channels the window invokes (state changes travel the other way). */
+export type InvokeChannel = Exclude<Channel, typeof Channel.stateChanged>;
+
+const none = (args: readonly unknown[]): [] => (checkArity(args, 0), []);
+
+/**
+ * The checked arguments of every channel the window may invoke: the main process runs the
+ * matching entry on what arrives, and hands only its result to the desk.
+ */
+export const ipcArguments = {
+  [Channel.connection]: none,
+  [Channel.state]: none,
+  [Channel.copyInvite]: none,
+  [Channel.leave]: none,
+  [Channel.createCalendar]: (args: readonly unknown[]): [name: string] => (checkArity(args, 1), [checkCalendarName(args[0])]),
+  [Channel.joinCalendar]: (args: readonly unknown[]): [calendarId: string, joinKey: string] => (
+    checkArity(args, 2), [checkCalendarId(args[0]), checkJoinKey(args[1])]
+  ),
+} satisfies Record<InvokeChannel, (args: readonly unknown[]) => unknown[]>;

@@ -1,0 +1,270 @@
+// The Electron composition root: the only main-process file that imports `electron`. It picks
+// the real adapters (mDNS, the peer runtime, the clipboard), owns the window, the tray and the
+// quit sequence; everything it drives is plain Node under main/desktop/.
+import {
+  app,
+  BrowserWindow,
+  clipboard,
+  dialog,
+  ipcMain,
+  Menu,
+  nativeImage,
+  powerMonitor,
+  session,
+  shell,
+  Tray,
+  type IpcMainInvokeEvent,
+  type MenuItemConstructorOptions,
+} from 'electron';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDesktop } from './desktop/desktop.js';
+import { Channel, failed, IpcArgumentError, ipcArguments, isOwnFrame, ok, type InvokeChannel, type IpcResult } from './desktop/ipc.js';
+import { startLobby } from './desktop/lobby.js';
+import { loadSettings, saveSettings } from './desktop/settings.js';
+import { consoleLogger } from './log.js';
+import { createDiscovery } from './peer/discovery.js';
+import { startPeer } from './peer/runtime.js';
+
+// Built to dist/main/index.js: the page, the preload and the icons are found from there.
+const here = fileURLToPath(new URL('.', import.meta.url));
+const PAGE_DIR = join(here, '..', 'renderer');
+const PRELOAD = join(here, '..', 'preload', 'index.cjs');
+const ASSETS = join(here, 'assets');
+/** How long quitting may take (hand-over, mDNS goodbye, flush) before the app exits anyway. */
+const QUIT_LIMIT_MS = 8000;
+
+const log = consoleLogger();
+
+// Before `ready`: one name and one data folder, whether started with `npm start` or installed.
+app.setName('LAN Scheduler');
+app.setPath('userData', join(app.getPath('appData'), 'LAN Scheduler'));
+if (process.platform === 'win32') app.setAppUserModelId('org.lanscheduler.desktop');
+
+if (!app.requestSingleInstanceLock()) {
+  // Another LAN Scheduler runs for this user: it shows its window (second-instance) and this one goes.
+  app.exit(0);
+} else {
+  await run();
+}
+
+/** The name this desk shows as to colleagues: the user's login name, else the computer's. */
+function person(): string {
+  try {
+    return userInfo().username || hostname();
+  } catch {
+    return hostname();
+  }
+}
+
+async function run() {
+  // Desk files go one level down: userData also holds Chromium's caches, and on Windows and macOS
+  // it is the headless host's default data folder, whose files must not be shared with a desk.
+  const dataDir = join(app.getPath('userData'), 'data');
+  let settings = await loadSettings(dataDir);
+  const desktop = createDesktop({
+    dataDir,
+    pageDir: PAGE_DIR,
+    log,
+    person: person(),
+    startPeer,
+    // The lobby only browses: it lists calendars on the LAN and announces nothing.
+    startLobby: () => startLobby({ pageDir: PAGE_DIR, log, browse: () => createDiscovery({ port: 0, log }) }),
+  });
+  let win: BrowserWindow | null = null;
+  let tray: Tray | null = null;
+
+  // Quitting: the first before-quit is held until the desk has handed over and flushed.
+  let quitting = false;
+  app.on('before-quit', (event) => {
+    event.preventDefault();
+    if (quitting) return;
+    quitting = true;
+    win?.hide();
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, QUIT_LIMIT_MS, 'late')));
+    Promise.race([desktop.close().then(() => 'done' as const), limit]).then(
+      (how) => {
+        clearTimeout(timer);
+        if (how === 'late') log.warn(`quitting after ${QUIT_LIMIT_MS / 1000} s without a clean hand-over`);
+        app.exit(0);
+      },
+      (err) => {
+        clearTimeout(timer);
+        log.error(`quitting: ${(err as Error).message}`);
+        app.exit(1);
+      },
+    );
+  });
+  app.on('window-all-closed', () => {
+    if (!settings.keepHostingWhenClosed) app.quit();
+  });
+  app.on('second-instance', () => openWindow());
+  app.on('activate', () => openWindow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+
+  // Every web contents, present and future: no new windows, no navigation off our own origin,
+  // no <webview>. Links to the web open in the system browser.
+  const openOutside = (url: string) => {
+    if (/^https?:\/\//i.test(url)) shell.openExternal(url).catch((err) => log.warn(`opening ${url}: ${(err as Error).message}`));
+  };
+  app.on('web-contents-created', (_event, contents) => {
+    contents.setWindowOpenHandler(({ url }) => {
+      openOutside(url);
+      return { action: 'deny' };
+    });
+    contents.on('will-navigate', (event) => {
+      if (isOwnFrame(event.url, desktop.origin())) return;
+      event.preventDefault();
+      openOutside(event.url);
+    });
+    contents.on('will-redirect', (event) => {
+      if (!isOwnFrame(event.url, desktop.origin())) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+  });
+
+  await app.whenReady();
+  // The page needs no camera, notification, clipboard-read or any other permission.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  // Typed without it, but Electron passes an event: preventDefault asks the OS to wait for the hand-over.
+  (powerMonitor as unknown as NodeJS.EventEmitter).on('shutdown', (event?: { preventDefault(): void }) => {
+    event?.preventDefault();
+    app.quit();
+  });
+
+  // IPC: only from the top frame of our window, showing our own page; arguments checked first.
+  const trusted = (event: IpcMainInvokeEvent) => {
+    const frame = event.senderFrame;
+    return win !== null && event.sender === win.webContents && frame !== null && frame.parent === null && isOwnFrame(frame.url, desktop.origin());
+  };
+  const handle = <C extends InvokeChannel>(channel: C, run: (...args: ReturnType<(typeof ipcArguments)[C]>) => unknown) => {
+    ipcMain.handle(channel, async (event, ...raw: unknown[]): Promise<IpcResult<unknown>> => {
+      if (!trusted(event)) {
+        log.warn(`ignored ${channel} from ${event.senderFrame?.url ?? 'a frame that is gone'}`);
+        return failed('not allowed');
+      }
+      try {
+        const args = ipcArguments[channel](raw) as ReturnType<(typeof ipcArguments)[C]>;
+        return ok(await run(...args));
+      } catch (err) {
+        if (err instanceof IpcArgumentError) return failed(err.message);
+        log.error(`${channel}: ${(err as Error).stack ?? err}`);
+        return failed(`LAN Scheduler could not do that: ${(err as Error).message}`);
+      }
+    });
+  };
+  handle(Channel.connection, () => desktop.connection());
+  handle(Channel.state, () => desktop.state());
+  handle(Channel.createCalendar, (name) => desktop.createCalendar(name));
+  handle(Channel.joinCalendar, (calendarId, joinKey) => desktop.joinCalendar(calendarId, joinKey));
+  handle(Channel.copyInvite, () => clipboard.writeText(desktop.invite()));
+  handle(Channel.leave, () => desktop.leave());
+
+  try {
+    await desktop.start();
+  } catch (err) {
+    dialog.showErrorBox('LAN Scheduler could not start', (err as Error).message);
+    app.exit(1);
+    return;
+  }
+
+  function openWindow() {
+    if (quitting || !app.isReady()) return;
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.show();
+      win.focus();
+      return;
+    }
+    const created = new BrowserWindow({
+      width: 1320,
+      height: 860,
+      minWidth: 760,
+      minHeight: 520,
+      show: false,
+      title: 'LAN Scheduler',
+      icon: join(ASSETS, 'icon.png'),
+      backgroundColor: '#f6f7fb',
+      webPreferences: {
+        preload: PRELOAD,
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInSubFrames: false,
+        webviewTag: false,
+        spellcheck: false,
+        devTools: !app.isPackaged,
+      },
+    });
+    win = created;
+    created.once('ready-to-show', () => created.show());
+    created.on('closed', () => {
+      if (win === created) win = null;
+    });
+    const origin = desktop.origin();
+    if (origin) created.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
+  }
+
+  // The tray and the application menu hold the same items; rebuilt only when one of them changes.
+  const items = (): MenuItemConstructorOptions[] => [
+    { label: 'Open LAN Scheduler', click: () => openWindow() },
+    {
+      label: 'Copy invite',
+      enabled: desktop.state().calendar !== null,
+      click: () => {
+        try {
+          clipboard.writeText(desktop.invite());
+        } catch (err) {
+          log.warn(`copying the invite: ${(err as Error).message}`);
+        }
+      },
+    },
+    { type: 'separator' },
+    {
+      label: 'Keep hosting when the window is closed',
+      type: 'checkbox',
+      checked: settings.keepHostingWhenClosed,
+      click: (item) => {
+        settings = { ...settings, keepHostingWhenClosed: item.checked };
+        updateMenus();
+        saveSettings(dataDir, settings).catch((err) => log.error(`saving settings: ${(err as Error).message}`));
+      },
+    },
+    { type: 'separator' },
+    { label: 'Quit LAN Scheduler', click: () => app.quit() },
+  ];
+  let shown = '';
+  function updateMenus() {
+    const key = JSON.stringify([desktop.state().calendar !== null, settings.keepHostingWhenClosed]);
+    if (key === shown || quitting) return;
+    shown = key;
+    tray?.setContextMenu(Menu.buildFromTemplate(items()));
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate([
+        ...(process.platform === 'darwin' ? [{ role: 'appMenu' } as const] : []),
+        { label: 'Calendar', submenu: items().slice(1) },
+        { role: 'editMenu' },
+        { role: 'windowMenu' },
+      ]),
+    );
+  }
+
+  desktop.onState((state) => {
+    // Only to our own page: the state names the desks of the calendar.
+    if (win && isOwnFrame(win.webContents.getURL(), desktop.origin())) win.webContents.send(Channel.stateChanged, state);
+    updateMenus();
+  });
+  desktop.onOrigin((origin) => {
+    win?.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
+  });
+
+  // tray.png has a tray@2x.png beside it, which Electron picks for high-density screens.
+  tray = new Tray(nativeImage.createFromPath(join(ASSETS, 'tray.png')));
+  tray.setToolTip('LAN Scheduler');
+  tray.on('click', () => openWindow());
+  updateMenus();
+  openWindow();
+}
