@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import * as wsModule from 'ws';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from '../log.js';
 import { MAX_CALLS, runCalls, type RpcMethods } from './rpc.js';
@@ -37,6 +39,21 @@ interface Client {
 
 export const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const closeCodes = { unauthorized: 1008, binary: 1003, goingAway: 1001 } as const;
+
+// ws exports its frame builder (`Sender.frame`), though its typings leave it out.
+const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
+const frameText = (payload: Buffer) => Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false });
+
+/**
+ * Writes a ready-made text frame straight to the client's TCP socket. This is what ws itself
+ * does for an uncompressed message (compression is off here, so its sender never queues),
+ * minus framing the same message again for every client. Falls back to `send` otherwise.
+ */
+function sendFramed(ws: WebSocket, frame: Buffer, payload: Buffer) {
+  const inner = ws as unknown as { _socket?: Socket; _sender?: { _queue?: unknown[] } };
+  if (inner._socket && inner._sender?._queue?.length === 0) inner._socket.write(frame);
+  else ws.send(payload, { binary: false });
+}
 
 /** The WebSocket side of the live server: auth, subscriptions, fan-out, RPC, heartbeat. */
 export function createSocketHub(options: SocketHubOptions): SocketHub {
@@ -178,8 +195,9 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
     publish(name, value) {
       const set = subscribers.get(name);
       if (!set) return 0;
-      // Serialized and encoded once; every subscriber gets the same bytes.
-      const frame = Buffer.from(JSON.stringify({ action: 'event', body: { name, value } }));
+      // Serialized, encoded and framed once; every subscriber gets the same bytes in one write.
+      const payload = Buffer.from(JSON.stringify({ action: 'event', body: { name, value } }));
+      const frame = Buffer.concat(frameText(payload));
       let delivered = 0;
       for (const client of set) {
         if (client.ws.readyState !== WebSocket.OPEN) continue;
@@ -188,7 +206,7 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
           client.ws.terminate();
           continue;
         }
-        client.ws.send(frame, { binary: false });
+        sendFramed(client.ws, frame, payload);
         delivered++;
       }
       return delivered;
