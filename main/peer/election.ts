@@ -22,3 +22,30 @@ export function electHost(candidates: readonly Candidate[]): Candidate | undefin
 export function keepsHosting(me: string, otherHost: string): boolean {
   return me < otherHost;
 }
+
+/**
+ * Desks that announced themselves but did not answer (a crash mDNS has not noticed yet, a cut
+ * cable). A suspect is left out of elections for a while; `onExpire` runs when that ends, since
+ * nothing on the LAN may change to prompt another look.
+ */
+export function createSuspects(onExpire: () => void, forMs = 10_000) {
+  const until = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    add(id: string) {
+      until.set(id, Date.now() + forMs);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        onExpire();
+      }, forMs + 100);
+      timer.unref();
+      timers.add(timer);
+    },
+    has: (id: string) => (until.get(id) ?? 0) >= Date.now(),
+    clear: (id: string) => void until.delete(id),
+    close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

@@ -3,6 +3,7 @@ import type { Change, Store, VersionedChange } from '../store/types.js';
 import { parseStamp } from '../store/hlc.js';
 import { HttpError } from '../server/httpError.js';
 import { ENTITY_NAME } from '../server/socketHub.js';
+import { deskUrl } from './deskClient.js';
 import type { Role } from './discovery.js';
 
 /** What a desk says about itself to other desks of its calendar. */
@@ -69,7 +70,7 @@ export function peerRoutes(options: PeerRoutesOptions): Router {
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new HttpError(400, 'port must be the leaving host\'s port');
     // The host that leaves is the one asking: its address is the one the request came from.
     const address = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    await options.handover(`http://${address.includes(':') ? `[${address}]` : address}:${port}`);
+    await options.handover(deskUrl({ address, port }));
     res.json({ ok: true });
   });
   return router;

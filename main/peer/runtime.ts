@@ -4,9 +4,11 @@ import { createLiveServer, type LiveServer } from '../server/liveServer.js';
 import { createLowStore } from '../store/lowStore.js';
 import type { Change, Store } from '../store/types.js';
 import { createDiscovery, type Discovery, type Role, type SeenPeer } from './discovery.js';
-import { electHost, keepsHosting, type Candidate } from './election.js';
+import { createSuspects, electHost, keepsHosting, type Candidate } from './election.js';
 import { calendarIdentity, type CalendarIdentity } from './identity.js';
 import { peerRoutes, type PeerStatus } from './peerRoutes.js';
+import { deskRequest, deskUrl, probeDesks } from './deskClient.js';
+import { createFeed } from './feed.js';
 import { joinHost, type Upstream } from './upstream.js';
 
 /** A line-worthy moment in a desk's life, for the CLI's stdout and the desktop's status area. */
@@ -67,26 +69,11 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   let role: Role = 'starting';
   let host: SeenPeer | null = null;
   let upstream: Upstream | null = null;
-  const suspects = new Map<string, number>();
-  // A suspect is left out of decisions for a while; when that ends, look at the LAN again,
-  // since nothing in mDNS may change to prompt it (a healed partition).
-  const suspect = (id: string) => {
-    suspects.set(id, Date.now() + SUSPECT_MS);
-    setTimeout(schedule, SUSPECT_MS + 100).unref();
-  };
+  const suspects = createSuspects(() => schedule(), SUSPECT_MS);
   let closing: Promise<void> | null = null;
-  const stateListeners = new Set<(state: PeerState) => void>();
-  let notifyQueued = false;
   // Coalesced: a burst of mDNS answers is one update for the window.
-  const notify = () => {
-    if (notifyQueued) return;
-    notifyQueued = true;
-    setImmediate(() => {
-      notifyQueued = false;
-      const now = runtime.state();
-      for (const l of stateListeners) l(now);
-    });
-  };
+  const feed = createFeed(() => runtime.state());
+  const notify = feed.notify;
 
   // A desk that follows (or followed, until a new host is chosen) reports how far it got in its
   // host's revisions: the measure every follower of that host shares for the election.
@@ -136,17 +123,8 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   };
   announce();
 
-  const urlOf = (p: { address: string; port: number }) => `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
-  const call = async (url: string, path: string, body?: unknown, timeoutMs = 1500) => {
-    const res = await fetch(url + path, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'Remote-Token': identity.token, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!res.ok) throw new Error(`${url}${path} answered ${res.status}`);
-    return res.json();
-  };
+  const urlOf = deskUrl;
+  const call = (url: string, path: string, body?: unknown, timeoutMs = 1500) => deskRequest(url + path, identity.token, timeoutMs, body);
   const pullFrom = async (url: string) => {
     const state = (await call(url, '/api/v1/peer/state', undefined, 10_000)) as { changes: never[] };
     server.announce(await store.merge(state.changes));
@@ -154,7 +132,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   const mine = () =>
     discovery
       .peers()
-      .filter((p) => p.calendarId === identity.id && (suspects.get(p.peerId) ?? 0) < Date.now());
+      .filter((p) => p.calendarId === identity.id && !suspects.has(p.peerId));
 
   const becomeHost = (takeover: boolean) => {
     upstream?.close();
@@ -185,7 +163,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
           upstream = null;
           options.onRole?.({ kind: 'host-lost', host: target.peerId });
           // It may be handing over or restarting: only suspect it if it is still silent.
-          suspect(target.peerId);
+          suspects.add(target.peerId);
           host = null;
           schedule();
         },
@@ -196,36 +174,21 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       options.onRole?.({ kind: 'joined', host: target });
     } catch (err) {
       log.warn(`could not join ${urlOf(target)}: ${(err as Error).message}`);
-      suspect(target.peerId);
+      suspects.add(target.peerId);
       host = null;
       schedule();
     }
   };
 
-  /** Asks each desk how far its data reaches; a desk that does not answer is not a candidate. */
-  const probe = async (peers: SeenPeer[]): Promise<(Candidate & { peer: SeenPeer })[]> => {
-    const answers = await Promise.all(
-      peers.map(async (peer) => {
-        try {
-          const s = (await call(urlOf(peer), '/api/v1/peer/status')) as PeerStatus;
-          if (s.peerId !== peer.peerId || s.calendarId !== identity.id) return null;
-          return { peerId: s.peerId, revision: s.revision, peer: { ...peer, role: s.role } };
-        } catch {
-          suspect(peer.peerId);
-          return null;
-        }
-      }),
-    );
-    return answers.filter((a) => a !== null);
-  };
+  const probe = (peers: SeenPeer[]) => probeDesks(peers, identity, (id) => suspects.add(id));
 
   /** Looks at the LAN and takes the role the rules give: join the host, or host. */
   const decide = async () => {
     // A host suspected after a failed join may be back (a healed partition): ask it again.
     const suspectedHosts = discovery
       .peers()
-      .filter((p) => p.calendarId === identity.id && p.role === 'host' && (suspects.get(p.peerId) ?? 0) >= Date.now());
-    for (const back of await probe(suspectedHosts)) suspects.delete(back.peerId);
+      .filter((p) => p.calendarId === identity.id && p.role === 'host' && suspects.has(p.peerId));
+    for (const back of await probe(suspectedHosts)) suspects.clear(back.peerId);
     const peers = mine();
     const hosts = peers.filter((p) => p.role === 'host');
     if (role === 'host') {
@@ -252,7 +215,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     waitingFor = winner.peerId;
     setTimeout(() => {
       if (waitingFor === winner.peerId && role !== 'host' && !upstream) {
-        suspect(winner.peerId);
+        suspects.add(winner.peerId);
         schedule();
       }
     }, WAIT_FOR_HOST_MS).unref();
@@ -280,7 +243,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   let inView = new Set<string>();
   discovery.onChange(() => {
     const now = new Set(discovery.peers().map((p) => p.peerId));
-    for (const id of now) if (!inView.has(id)) suspects.delete(id);
+    for (const id of now) if (!inView.has(id)) suspects.clear(id);
     inView = now;
     notify();
     if (role !== 'starting') schedule();
@@ -294,10 +257,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     port,
     server,
     store,
-    onState(listener) {
-      stateListeners.add(listener);
-      return () => stateListeners.delete(listener);
-    },
+    onState: feed.subscribe,
     state() {
       const seen = discovery.peers();
       const others = new Map<string, string>();
@@ -315,6 +275,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       closing ??= (async () => {
         clearTimeout(listening);
         clearInterval(recheck);
+        suspects.close();
         while (deciding) await deciding;
         if (role === 'host') {
           role = 'leaving';

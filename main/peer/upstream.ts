@@ -2,6 +2,7 @@ import { WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { Change, Store, VersionedChange } from '../store/types.js';
 import { REPLICATION } from '../server/liveServer.js';
+import { deskRequest } from './deskClient.js';
 
 export interface UpstreamOptions {
   /** The host's base URL, e.g. http://10.0.0.5:3210 */
@@ -24,17 +25,6 @@ export interface Upstream {
   /** Sends changes made on this desk to the host; a failure is healed by the next join. */
   push(changes: Change[]): void;
   close(): void;
-}
-
-async function call(url: string, token: string, timeoutMs: number, body?: unknown) {
-  const res = await fetch(url, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'Remote-Token': token, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-  return res.json();
 }
 
 /**
@@ -62,7 +52,7 @@ export async function joinHost(options: UpstreamOptions): Promise<Upstream> {
     return merging;
   };
 
-  const { key } = (await call(`${hostUrl}/api/v1`, token, timeoutMs)) as { key: string };
+  const { key } = (await deskRequest(`${hostUrl}/api/v1`, token, timeoutMs)) as { key: string };
   const ws = new WebSocket(`${hostUrl.replace(/^http/, 'ws')}/api/v1?token=${encodeURIComponent(key)}&ws=1`);
   let alive = true;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -106,8 +96,8 @@ export async function joinHost(options: UpstreamOptions): Promise<Upstream> {
   }, heartbeatMs);
 
   try {
-    await call(`${hostUrl}/api/v1/peer/merge`, token, timeoutMs, { changes: store.exportState() });
-    const state = (await call(`${hostUrl}/api/v1/peer/state`, token, timeoutMs)) as { revision: number; changes: VersionedChange[] };
+    await deskRequest(`${hostUrl}/api/v1/peer/merge`, token, timeoutMs, { changes: store.exportState() });
+    const state = (await deskRequest(`${hostUrl}/api/v1/peer/state`, token, timeoutMs)) as { revision: number; changes: VersionedChange[] };
     await mergeIn(state.changes, state.revision);
   } catch (err) {
     lost();
@@ -118,7 +108,7 @@ export async function joinHost(options: UpstreamOptions): Promise<Upstream> {
     hostRevision: () => hostRevision,
     push(changes) {
       if (closed || changes.length === 0) return;
-      call(`${hostUrl}/api/v1/peer/merge`, token, timeoutMs, { changes: changes.map(strip) }).catch((err) =>
+      deskRequest(`${hostUrl}/api/v1/peer/merge`, token, timeoutMs, { changes: changes.map(strip) }).catch((err) =>
         log.warn(`could not send a change to the host yet (${(err as Error).message}); it goes with the next join`),
       );
     },
