@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createDesktop } from './desktop/desktop.js';
 import { Channel, failed, IpcArgumentError, ipcArguments, isOwnFrame, ok, type InvokeChannel, type IpcResult } from './desktop/ipc.js';
 import { startLobby } from './desktop/lobby.js';
-import { loadSettings, saveSettings } from './desktop/settings.js';
+import { loadSettings, saveSettings, type Settings } from './desktop/settings.js';
 import { consoleLogger } from './log.js';
 import { createDiscovery } from './peer/discovery.js';
 import { startPeer } from './peer/runtime.js';
@@ -46,7 +46,23 @@ if (!app.requestSingleInstanceLock()) {
   // Another LAN Scheduler runs for this user: it shows its window (second-instance) and this one goes.
   app.exit(0);
 } else {
-  await run();
+  // Awaited here, before `ready`: whatever must exist when the app starts.
+  const settings = await loadSettings(dataDirOf());
+  // Not awaited: with an ESM entry Electron emits `ready` only once this module has finished
+  // evaluating, so a top-level await that reaches app.whenReady() would hang the app for good
+  // (electron/electron#40719).
+  run(settings).catch((err) => {
+    log.error(`could not start: ${(err as Error).stack ?? err}`);
+    app.exit(1);
+  });
+}
+
+/**
+ * Desk files go one level below userData: userData also holds Chromium's caches, and on Windows
+ * and macOS it is the headless host's default data folder, whose files a desk must not share.
+ */
+function dataDirOf(): string {
+  return join(app.getPath('userData'), 'data');
 }
 
 /** The name this desk shows as to colleagues: the user's login name, else the computer's. */
@@ -58,11 +74,9 @@ function person(): string {
   }
 }
 
-async function run() {
-  // Desk files go one level down: userData also holds Chromium's caches, and on Windows and macOS
-  // it is the headless host's default data folder, whose files must not be shared with a desk.
-  const dataDir = join(app.getPath('userData'), 'data');
-  let settings = await loadSettings(dataDir);
+async function run(kept: Settings) {
+  const dataDir = dataDirOf();
+  let settings = kept;
   const desktop = createDesktop({
     dataDir,
     pageDir: PAGE_DIR,

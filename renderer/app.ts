@@ -4,6 +4,8 @@ import './styles.css';
 import { AuthError, createApi, type Api } from './api.js';
 import { createCalendars } from './calendars.js';
 import { getConnection, type Connection } from './connection.js';
+import { mountDeskStatus } from './deskStatus.js';
+import { showFirstRun } from './firstRun.js';
 import { watchSockets, type LinkState } from './liveSync.js';
 import { mountScheduler } from './schedulerView.js';
 import { createStatus } from './status.js';
@@ -45,9 +47,16 @@ async function authenticate(connection: Connection): Promise<Api> {
 
 async function main() {
   const status = createStatus($('link-state'), $('toasts'));
+  // In the desktop window, a desk without a calendar yet shows the first-run screen instead.
+  const bridge = window.lanScheduler;
+  if (bridge) {
+    const desk = await bridge.state();
+    if (!desk.calendar) return showFirstRun(bridge, desk);
+  }
   const connection = await getConnection();
   const api = await authenticate(connection);
   $('app').hidden = false;
+  const deskStatus = mountDeskStatus({ bridge, status });
 
   const sockets = watchSockets();
   const linkStates: Record<string, LinkState> = {};
@@ -72,6 +81,7 @@ async function main() {
     status,
     sockets,
     onLink: showLink('calendar'),
+    onPresence: deskStatus.presence,
   });
   Object.assign(window, { scheduler });
 

@@ -1,3 +1,7 @@
+import type { DesktopState } from '../main/desktop/ipc.js';
+
+export type { DesktopState };
+
 /** Where the page finds its host and token: the desktop bridge, or the address bar and local storage. */
 export interface Connection {
   /** The host's base URL without a trailing slash, e.g. "http://127.0.0.1:3210". */
@@ -8,9 +12,21 @@ export interface Connection {
   forget(): void;
 }
 
-/** What the desktop app's preload gives the page (see preload/). */
+/** What the desktop app's preload gives the page (see preload/): named functions, nothing else. */
 export interface DesktopBridge {
+  /** This desk's own server and the calendar's token; rejects on first run (no calendar yet). */
   connection(): Promise<{ baseUrl: string; token: string }>;
+  state(): Promise<DesktopState>;
+  /** Calls `listener` with every new state; returns the function that stops it. */
+  onState(listener: (state: DesktopState) => void): () => void;
+  /** Creates a calendar this desk hosts; the window then moves to it. */
+  createCalendar(name: string): Promise<void>;
+  /** Joins a calendar found on the LAN with its key; the window then moves to it. */
+  joinCalendar(calendarId: string, joinKey: string): Promise<void>;
+  /** Puts an invite (the key for desks, a link for browsers) on the clipboard. */
+  copyInvite(): Promise<void>;
+  /** Leaves the calendar; the window then shows the first-run screen. */
+  leave(): Promise<void>;
 }
 
 declare global {

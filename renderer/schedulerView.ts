@@ -16,6 +16,8 @@ export interface SchedulerViewOptions {
   status: Status;
   sockets: SocketWatch;
   onLink(state: LinkState): void;
+  /** Messages of the `presence` live entity (who is online), which desks publish. */
+  onPresence?(message: any): void;
 }
 
 const VIEWS = ['day', 'week', 'month', 'agenda'];
@@ -130,7 +132,7 @@ export async function mountScheduler(options: SchedulerViewOptions) {
   startLiveSync({
     RemoteEvents,
     api,
-    handlers: { events, calendars: calendars.handle },
+    handlers: { events, calendars: calendars.handle, ...(options.onPresence && { presence: options.onPresence }) },
     loaded,
     reload: load,
     onState: options.onLink,

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Channel,
+  checkArity,
+  checkCalendarId,
+  checkCalendarName,
+  checkJoinKey,
+  failed,
+  IpcArgumentError,
+  ipcArguments,
+  isOwnFrame,
+  ok,
+  unwrap,
+} from '../main/desktop/ipc.js';
+import { calendarIdentity, newJoinKey } from '../main/peer/identity.js';
+
+const rejects = (run: () => unknown) => expect(run).toThrow(IpcArgumentError);
+const NOT_STRINGS = [undefined, null, 42, true, {}, [], ['Office'], { toString: () => 'Office' }];
+
+describe('calendar names from the window', () => {
+  it('takes a trimmed name of 1 to 80 characters, in any script', () => {
+    expect(checkCalendarName('  Office ')).toBe('Office');
+    expect(checkCalendarName('Büro München · 3. OG')).toBe('Büro München · 3. OG');
+    expect(checkCalendarName('x'.repeat(80))).toBe('x'.repeat(80));
+    expect(checkCalendarName('<b>Sales</b>')).toBe('<b>Sales</b>'); // text: the page shows it as text
+  });
+
+  it('refuses empty, long, control characters and anything that is not a string', () => {
+    for (const bad of ['', '   ', 'x'.repeat(81), 'a\nb', 'tab\there', 'nul\u0000', 'del\u007f', 'c1\u0085', 'line\u2028sep']) {
+      rejects(() => checkCalendarName(bad));
+    }
+    for (const bad of NOT_STRINGS) rejects(() => checkCalendarName(bad));
+    expect(() => checkCalendarName('')).toThrow('Give the calendar a name.');
+  });
+});
+
+describe('join keys from the window', () => {
+  it('takes what newJoinKey makes, and 8 to 200 characters of A-Z a-z 0-9 _ -', () => {
+    const key = newJoinKey();
+    expect(checkJoinKey(key)).toBe(key);
+    expect(checkJoinKey(` ${key}\n`)).toBe(key);
+    expect(checkJoinKey('abcd-_09')).toBe('abcd-_09');
+    expect(checkJoinKey('K'.repeat(200))).toBe('K'.repeat(200));
+  });
+
+  it('refuses short, long, spaced, base64 padding and other characters, and non-strings', () => {
+    for (const bad of ['', 'short12', 'K'.repeat(201), 'two words here', 'abc+/abc=', 'ключ-ключ-ключ', 'key;rm -rf']) {
+      rejects(() => checkJoinKey(bad));
+    }
+    for (const bad of NOT_STRINGS) rejects(() => checkJoinKey(bad));
+  });
+});
+
+describe('calendar ids from the window', () => {
+  it('takes the lowercase hex ids desks announce', () => {
+    const { id } = calendarIdentity('Office', newJoinKey());
+    expect(checkCalendarId(id)).toBe(id);
+  });
+
+  it('refuses uppercase, non-hex, short, long and non-strings', () => {
+    const { id } = calendarIdentity('Office', newJoinKey());
+    for (const bad of [id.toUpperCase(), 'abcdefg1', 'abc', 'a'.repeat(65), ` ${id}`, '__proto__']) rejects(() => checkCalendarId(bad));
+    for (const bad of NOT_STRINGS) rejects(() => checkCalendarId(bad));
+  });
+});
+
+describe('the arguments of every channel', () => {
+  it('has a checker for every channel the window invokes, and none for the one it only hears', () => {
+    const invoked = Object.values(Channel).filter((c) => c !== Channel.stateChanged).sort();
+    expect(Object.keys(ipcArguments).sort()).toEqual(invoked);
+    expect(new Set(Object.values(Channel)).size).toBe(Object.values(Channel).length);
+  });
+
+  it('answers the checked arguments, and refuses extra or missing ones', () => {
+    const key = newJoinKey();
+    const { id } = calendarIdentity('', key);
+    expect(ipcArguments[Channel.createCalendar]([' Office '])).toEqual(['Office']);
+    expect(ipcArguments[Channel.joinCalendar]([id, key])).toEqual([id, key]);
+    expect(ipcArguments[Channel.state]([])).toEqual([]);
+    rejects(() => ipcArguments[Channel.createCalendar]([]));
+    rejects(() => ipcArguments[Channel.createCalendar](['Office', 'extra']));
+    rejects(() => ipcArguments[Channel.joinCalendar]([id]));
+    rejects(() => ipcArguments[Channel.joinCalendar]([key, id])); // swapped
+    rejects(() => ipcArguments[Channel.joinCalendar]([id, { key }]));
+    for (const channel of [Channel.connection, Channel.state, Channel.copyInvite, Channel.leave] as const) {
+      rejects(() => ipcArguments[channel](['anything']));
+    }
+    expect(() => checkArity([1, 2], 1)).toThrow('expected 1 argument, got 2');
+  });
+});
+
+describe('isOwnFrame', () => {
+  const app = 'http://127.0.0.1:3210';
+
+  it('accepts any page on the desk server\'s own origin', () => {
+    expect(isOwnFrame('http://127.0.0.1:3210/', app)).toBe(true);
+    expect(isOwnFrame('http://127.0.0.1:3210/index.html?x=1#week', app)).toBe(true);
+    expect(isOwnFrame('http://127.0.0.1:3210/', 'http://127.0.0.1:3210/')).toBe(true);
+  });
+
+  it('refuses other ports, hosts, schemes, opaque origins, credentials and nonsense', () => {
+    for (const url of [
+      'http://127.0.0.1:3211/',
+      'http://localhost:3210/',
+      'http://192.168.1.20:3210/',
+      'https://127.0.0.1:3210/',
+      'ws://127.0.0.1:3210/',
+      'file:///tmp/index.html',
+      'about:blank',
+      'data:text/html,<script>1</script>',
+      'http://user:pw@127.0.0.1:3210/',
+      'not a url',
+      '',
+    ]) {
+      expect(isOwnFrame(url, app), url).toBe(false);
+    }
+    expect(isOwnFrame(null, app)).toBe(false);
+    expect(isOwnFrame(undefined, app)).toBe(false);
+    expect(isOwnFrame('http://127.0.0.1:3210/', null)).toBe(false);
+    expect(isOwnFrame('file:///x', 'file:///x')).toBe(false);
+  });
+});
+
+describe('IPC answers', () => {
+  it('carries a value, or an error the preload turns into an Error with the main process\'s message', () => {
+    expect(unwrap(ok({ a: 1 }))).toEqual({ a: 1 });
+    expect(unwrap(ok(undefined))).toBeUndefined();
+    expect(() => unwrap(failed('That key does not open this calendar.'))).toThrow('That key does not open this calendar.');
+    expect(() => unwrap(undefined as never)).toThrow('no answer from the desktop app');
+  });
+});
