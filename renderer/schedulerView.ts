@@ -67,13 +67,15 @@ export async function mountScheduler(options: SchedulerViewOptions) {
 
   scheduler.init(container, new Date(), 'week');
   escapeTemplates();
-  scheduler.renderCalendar({
+  const minical = scheduler.renderCalendar({
     container: options.minical,
     navigation: true,
     handler(date: Date) {
       scheduler.setCurrentView(date);
     },
   });
+  // The small month follows the big calendar when it moves to another month.
+  scheduler.attachEvent('onViewChange', (_mode: string, date: Date) => scheduler.updateCalendar(minical, date));
 
   // Calendars and events load together; the older of the two revisions is where catch-up starts.
   const load = async () => {

@@ -136,3 +136,14 @@ describe('dead and slow clients', () => {
     await fast.inbox.next((m) => m.body?.value?.value === 'still here');
   });
 });
+
+describe('retained messages', () => {
+  it('gives a retained message to whoever subscribes later, and only the latest one', async () => {
+    host.server.publish('presence', { type: 'update-presence', value: { desks: ['ada'] } }, { retain: true });
+    host.server.publish('presence', { type: 'update-presence', value: { desks: ['ada', 'bob'] } }, { retain: true });
+    const late = await host.connect(['presence']);
+    const first = late.inbox.seen.find((m) => m.action === 'event') ?? (await late.inbox.next((m) => m.action === 'event'));
+    expect(first.body).toEqual({ name: 'presence', value: { type: 'update-presence', value: { desks: ['ada', 'bob'] } } });
+    expect(late.inbox.seen.filter((m) => m.action === 'event' && m !== first)).toEqual([]);
+  });
+});

@@ -10,7 +10,7 @@ type Role = DeskInfo['role'];
 export interface PresenceSource {
   state(): PresenceState;
   onState(listener: (state: PresenceState) => void): () => void;
-  server: { publish(name: string, value: unknown): number };
+  server: { publish(name: string, value: unknown, options?: { retain?: boolean }): number };
 }
 export interface PresenceState {
   peerId: string;
@@ -62,7 +62,8 @@ export function startPresence(source: PresenceSource, selfName: string) {
     if (json === published) return;
     published = json;
     const value: Presence = { desks };
-    source.server.publish(PRESENCE_ENTITY, { type: 'update-presence', value });
+    // Retained: a page that opens later gets the current list as soon as it subscribes.
+    source.server.publish(PRESENCE_ENTITY, { type: 'update-presence', value }, { retain: true });
   };
   update(source.state());
   const off = source.onState(update);

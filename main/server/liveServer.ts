@@ -37,8 +37,8 @@ export interface LiveServer {
   readonly app: express.Express;
   /** Starts listening; port 0 picks a free port. */
   listen(port?: number, host?: string): Promise<{ port: number; host: string }>;
-  /** Server-side publish for any entity, stored or not (presence, notices). */
-  publish(name: string, value: unknown): number;
+  /** Server-side publish for any entity, stored or not (presence, notices); `retain` keeps it for late subscribers. */
+  publish(name: string, value: unknown, options?: { retain?: boolean }): number;
   /** Tells pages and desks about changes made to the store by others (a merge from a desk). */
   announce(changes: Change[]): void;
   clientCount(): number;
@@ -159,7 +159,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
         });
       });
     },
-    publish: (name, value) => hub.publish(name, value),
+    publish: (name, value, options) => hub.publish(name, value, options),
     announce,
     clientCount: () => hub.clientCount(),
     close() {

@@ -25,8 +25,12 @@ export interface SocketHubOptions {
 
 export interface SocketHub {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Sends `{action:"event", body:{name, value}}` to the subscribers of `name`; returns how many got it. */
-  publish(name: string, value: unknown): number;
+  /**
+   * Sends `{action:"event", body:{name, value}}` to the subscribers of `name`; returns how many
+   * got it. With `retain`, the message is also kept and sent to whoever subscribes later
+   * (for state such as who is online, which a page that opens late needs at once).
+   */
+  publish(name: string, value: unknown, options?: { retain?: boolean }): number;
   clientCount(): number;
   close(): Promise<void>;
 }
@@ -72,6 +76,7 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
   wss.on('error', (err) => log.error(`socket server: ${err.message}`));
   const clients = new Set<Client>();
   const subscribers = new Map<string, Set<Client>>();
+  const retained = new Map<string, { frame: Buffer; payload: Buffer }>();
   let heartbeat: NodeJS.Timeout | null = null;
   let closing: Promise<void> | null = null;
 
@@ -111,6 +116,8 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
     let set = subscribers.get(name);
     if (!set) subscribers.set(name, (set = new Set()));
     set.add(client);
+    const kept = retained.get(name);
+    if (kept && client.ws.readyState === WebSocket.OPEN) sendFramed(client.ws, kept.frame, kept.payload);
   };
   const unsubscribe = (client: Client, name: unknown) => {
     if (typeof name !== 'string') return;
@@ -192,12 +199,14 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
       const key = url.searchParams.get('token') ?? '';
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, key));
     },
-    publish(name, value) {
+    publish(name, value, options) {
       const set = subscribers.get(name);
-      if (!set) return 0;
+      if (!set && !options?.retain) return 0;
       // Serialized, encoded and framed once; every subscriber gets the same bytes in one write.
       const payload = Buffer.from(JSON.stringify({ action: 'event', body: { name, value } }));
       const frame = Buffer.concat(frameText(payload));
+      if (options?.retain) retained.set(name, { frame, payload });
+      if (!set) return 0;
       let delivered = 0;
       for (const client of set) {
         if (client.ws.readyState !== WebSocket.OPEN) continue;
