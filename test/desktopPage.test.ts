@@ -1,10 +1,9 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { DeskInfo, DesktopState } from '../main/desktop/ipc.js';
-import { launchBrowser, openCalendar, PAGE_DIR, watchedPage } from './helpers/browser.js';
-import { startTestHost, TOKEN, type TestHost } from './helpers/liveHost.js';
+import { browserSuite, openCalendar } from './helpers/browser.js';
+import { TOKEN } from './helpers/liveHost.js';
 
 // The page as the desktop window shows it, in chromium, with a stand-in for the preload's bridge
 // (injected before the page's scripts run, as the preload is). The calendar comes from a real host.
@@ -12,29 +11,17 @@ import { startTestHost, TOKEN, type TestHost } from './helpers/liveHost.js';
 const ARTIFACTS = join(import.meta.dirname, '.artifacts');
 const SECOND = { timeout: 1000 };
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let host: TestHost;
-let contexts: BrowserContext[];
-let watched: Awaited<ReturnType<typeof watchedPage>>[];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  await mkdir(ARTIFACTS, { recursive: true });
+const suite = browserSuite({ artifacts: ARTIFACTS });
+// Besides no dialogs (checked by the suite): no script error in any window.
+const windows: Awaited<ReturnType<typeof suite.window>>[] = [];
+afterEach(() => {
+  for (const w of windows.splice(0)) expect(w.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(p))).toEqual([]);
 });
-afterAll(() => browser?.close());
-beforeEach(async () => {
-  host = await startTestHost({ pageDir: PAGE_DIR });
-  contexts = [];
-  watched = [];
-});
-afterEach(async () => {
-  for (const w of watched) {
-    expect(w.dialogs, 'no dialog may open (an XSS would alert)').toEqual([]);
-    expect(w.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED/.test(p))).toEqual([]);
-  }
-  for (const c of contexts) await c.close();
-  await host.close();
-});
+const openWindow = async (setup?: Parameters<typeof suite.window>[0]) => {
+  const w = await suite.window(setup);
+  windows.push(w);
+  return w;
+};
 
 const desk = (name: string, role: DeskInfo['role'], self = false): DeskInfo => ({ peerId: `${name}_0123456789abcdef`, name, role, self });
 const lobbyState = (found: DesktopState['found'] = []): DesktopState => ({ calendar: null, status: 'lobby', host: null, desks: [], found });
@@ -49,9 +36,7 @@ const calendarState = (over: Partial<DesktopState> = {}): DesktopState => ({
 
 /** A window with the stand-in bridge: it records calls, and `__bridge.set` plays the desk's state changes. */
 async function desktopWindow(state: DesktopState, options: { open?: boolean } = {}) {
-  const context = await browser.browser.newContext({ viewport: { width: 1400, height: 900 } });
-  contexts.push(context);
-  await context.addInitScript(
+  const w = await openWindow((context) => context.addInitScript(
     ({ state, connection }) => {
       let current = state;
       const listeners = new Set<(s: unknown) => void>();
@@ -80,12 +65,10 @@ async function desktopWindow(state: DesktopState, options: { open?: boolean } = 
         },
       });
     },
-    { state, connection: { baseUrl: host.base, token: TOKEN } },
-  );
-  const w = await watchedPage(context);
-  watched.push(w);
-  if (options.open !== false) await w.page.goto(`${host.base}/`);
-  return { ...w, context };
+    { state, connection: { baseUrl: suite.host.base, token: TOKEN } },
+  ));
+  if (options.open !== false) await w.page.goto(`${suite.host.base}/`);
+  return { ...w, context: suite.contexts.at(-1)! };
 }
 
 const calls = (page: Page) => page.evaluate(() => (window as any).__bridge.calls as unknown[][]);
@@ -102,7 +85,7 @@ async function screenshotWeek(page: Page, file: string) {
     ['Payroll run', '2026-03-05 10:00', '2026-03-05 11:00'],
     ['Office lunch', '2026-03-06 12:30', '2026-03-06 13:30'],
   ];
-  for (const [text, start_date, end_date] of events) await host.call('POST', '/events', { text, start_date, end_date });
+  for (const [text, start_date, end_date] of events) await suite.host.call('POST', '/events', { text, start_date, end_date });
   await page.evaluate(() => (window as any).scheduler.setCurrentView(new Date(2026, 2, 2), 'week'));
   await expect.poll(() => page.locator('.dhx_cal_event').count(), SECOND).toBe(events.length);
   await page.screenshot({ path: join(ARTIFACTS, file) });
@@ -238,14 +221,11 @@ describe('the desktop window with a calendar', () => {
 
 describe('the page in a plain browser', () => {
   it('shows no desk controls, and who is online once a desk publishes presence', async () => {
-    const context = await browser.browser.newContext({ viewport: { width: 1400, height: 900 } });
-    contexts.push(context);
-    const w = await watchedPage(context);
-    watched.push(w);
-    await openCalendar(w.page, host.base, TOKEN);
+    const w = await openWindow();
+    await openCalendar(w.page, suite.host.base, TOKEN);
     expect(await w.page.isHidden('#desk-status')).toBe(true);
     expect(await w.page.isHidden('#first-run')).toBe(true);
-    await expect.poll(() => host.server.publish('presence', { type: 'update-presence', value: { desks: [desk('bob-pc', 'host')] } }), SECOND).toBe(1);
+    await expect.poll(() => suite.host.server.publish('presence', { type: 'update-presence', value: { desks: [desk('bob-pc', 'host')] } }), SECOND).toBe(1);
     await w.page.waitForSelector('#desk-status:not([hidden])');
     expect(await w.page.getAttribute('#desk-people .person', 'aria-label')).toBe('bob-pc, hosting');
     for (const id of ['#desk-role', '#invite-button', '#leave-button']) expect(await w.page.isHidden(id)).toBe(true);

@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchBrowser, openCalendar, PAGE_DIR, watchedPage } from './helpers/browser.js';
-import { startTestHost, TOKEN, type TestHost } from './helpers/liveHost.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSuite, openCalendar } from './helpers/browser.js';
+import { TOKEN } from './helpers/liveHost.js';
 
 // Run in a real browser against a real host: the shipped Scheduler and Gantt clients, our page.
 declare const scheduler: any;
@@ -12,37 +11,13 @@ declare const gantt: any;
 const ARTIFACTS = join(import.meta.dirname, '.artifacts');
 const SECOND = { timeout: 1000 };
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let host: TestHost;
-let contexts: BrowserContext[];
-let watched: Awaited<ReturnType<typeof watchedPage>>[];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  await mkdir(ARTIFACTS, { recursive: true });
-});
-afterAll(() => browser?.close());
-beforeEach(async () => {
-  host = await startTestHost({ pageDir: PAGE_DIR });
-  contexts = [];
-  watched = [];
-});
-afterEach(async () => {
-  for (const w of watched) {
-    expect(w.dialogs, 'no dialog may open (an XSS would alert)').toEqual([]);
-  }
-  for (const c of contexts) await c.close();
-  await host.close();
-});
+const suite = browserSuite({ artifacts: ARTIFACTS });
 
 /** A colleague's window: its own browser context (own storage), the calendar open on a fixed week. */
 async function desk(options: { token?: string; open?: boolean } = {}) {
-  const context = await browser.browser.newContext({ viewport: { width: 1400, height: 900 } });
-  contexts.push(context);
-  const w = await watchedPage(context);
-  watched.push(w);
+  const w = await suite.window();
   if (options.open !== false) {
-    await openCalendar(w.page, host.base, options.token ?? TOKEN);
+    await openCalendar(w.page, suite.host.base, options.token ?? TOKEN);
     await w.page.evaluate(() => scheduler.setCurrentView(new Date(2026, 2, 2), 'week'));
   }
   return w;
@@ -55,7 +30,7 @@ const eventIn = (page: Page, id: string) =>
   }, id);
 const renderedText = (page: Page, id: string) =>
   page.evaluate((id) => document.querySelector(`.dhx_cal_event[event_id="${id}"]`)?.textContent ?? null, id);
-const storedEvents = async () => (await host.call('GET', '/events')).body as any[];
+const storedEvents = async () => (await suite.host.call('GET', '/events')).body as any[];
 const noScriptErrors = (w: { problems: string[] }) => expect(w.problems.filter((p) => !/WebSocket|ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(p))).toEqual([]);
 
 async function saveLightbox(page: Page, title: string) {
@@ -145,13 +120,13 @@ describe('the shared calendar page, in two browsers', () => {
     const a = await desk();
     const b = await desk();
     await a.page.evaluate(() => ((window as any).marker = 'still the same page'));
-    await contexts[0]!.setOffline(true);
+    await suite.contexts[0]!.setOffline(true);
     await a.page.waitForSelector('#link-state:not([data-state="live"])', { timeout: 5000 });
     await b.page.evaluate(() => scheduler.addEvent({ start_date: new Date(2026, 2, 4, 14), end_date: new Date(2026, 2, 4, 15), text: 'Made while you were away' }));
     await expect.poll(async () => (await storedEvents()).length).toBe(1);
     const id = (await storedEvents())[0].id;
     expect(await eventIn(a.page, id)).toBeNull();
-    await contexts[0]!.setOffline(false);
+    await suite.contexts[0]!.setOffline(false);
     await a.page.waitForSelector('#link-state[data-state="live"]', { timeout: 10_000 });
     await expect.poll(() => renderedText(a.page, id), { timeout: 5000 }).toContain('Made while you were away');
     expect(await a.page.evaluate(() => (window as any).marker)).toBe('still the same page');
@@ -179,7 +154,7 @@ describe('the shared calendar page, in two browsers', () => {
   it('tells the person editing an event that a colleague deleted it', async () => {
     const a = await desk();
     const b = await desk();
-    const { body } = await host.call('POST', '/events', { text: 'Budget review', start_date: '2026-03-03 10:00', end_date: '2026-03-03 11:00' });
+    const { body } = await suite.host.call('POST', '/events', { text: 'Budget review', start_date: '2026-03-03 10:00', end_date: '2026-03-03 11:00' });
     await expect.poll(() => eventIn(a.page, body.tid), SECOND).not.toBeNull();
     await a.page.evaluate((id) => scheduler.showLightbox(id), body.tid);
     await a.page.fill('.dhx_cal_light .dhx_cal_lsection_description + .dhx_cal_ltext textarea', 'Budget review (moved to Friday?)');
@@ -199,15 +174,15 @@ describe('the shared calendar page, in two browsers', () => {
   });
 
   it('asks for the token on a wrong or missing one and loads no data', async () => {
-    await host.call('POST', '/events', { text: 'Secret', start_date: '2026-03-03 10:00', end_date: '2026-03-03 11:00' });
+    await suite.host.call('POST', '/events', { text: 'Secret', start_date: '2026-03-03 10:00', end_date: '2026-03-03 11:00' });
     const w = await desk({ open: false });
     const dataRequests: string[] = [];
     w.page.on('request', (r) => /\/(events|calendars|gantt)/.test(r.url()) && dataRequests.push(r.url()));
-    await w.page.goto(`${host.base}/#token=not-the-right-token`);
+    await w.page.goto(`${suite.host.base}/#token=not-the-right-token`);
     await w.page.waitForSelector('#token-screen:not([hidden])');
     expect(await w.page.textContent('#token-error')).toMatch(/not accepted/);
     expect(await w.page.isHidden('#app')).toBe(true);
-    expect(w.page.url()).toBe(`${host.base}/`); // the token left the address bar
+    expect(w.page.url()).toBe(`${suite.host.base}/`); // the token left the address bar
     await w.page.reload();
     await w.page.waitForSelector('#token-screen:not([hidden])');
     expect(await w.page.textContent('#token-error')).toMatch(/needs its access token/);
@@ -233,8 +208,8 @@ describe('the shared calendar page, in two browsers', () => {
       gantt.addTask({ text: 'Move office', start_date: new Date(2026, 2, 2), duration: 3 }, 0);
       gantt.addTask({ text: 'Party', start_date: new Date(2026, 2, 9), duration: 1 }, 0);
     });
-    await expect.poll(async () => (await host.call('GET', '/gantt/data')).body.data.length).toBe(2);
-    const tasks = (await host.call('GET', '/gantt/data')).body.data as any[];
+    await expect.poll(async () => (await suite.host.call('GET', '/gantt/data')).body.data.length).toBe(2);
+    const tasks = (await suite.host.call('GET', '/gantt/data')).body.data as any[];
     const [move, party] = ['Move office', 'Party'].map((t) => tasks.find((x) => x.text === t).id);
     const taskIn = (page: Page, id: string) =>
       page.evaluate((id) => (gantt.isTaskExists(id) ? { text: gantt.getTask(id).text, start: gantt.getTask(id).start_date.toISOString() } : null), id);
@@ -242,8 +217,8 @@ describe('the shared calendar page, in two browsers', () => {
     expect(await b.page.locator(`.gantt_task_line[data-task-id="${party}"]`).count()).toBe(1);
 
     await a.page.evaluate(({ move, party }) => gantt.addLink({ source: move, target: party, type: '0' }), { move, party });
-    await expect.poll(async () => (await host.call('GET', '/gantt/data')).body.links.length).toBe(1);
-    const link = (await host.call('GET', '/gantt/data')).body.links[0].id;
+    await expect.poll(async () => (await suite.host.call('GET', '/gantt/data')).body.links.length).toBe(1);
+    const link = (await suite.host.call('GET', '/gantt/data')).body.links[0].id;
     await expect.poll(() => b.page.evaluate((id) => gantt.isLinkExists(id), link), SECOND).toBe(true);
 
     await a.page.evaluate((id) => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import type { Logger } from '../log.js';
-import { PAGE_CSP } from '../server/liveServer.js';
+import { pageApp } from '../server/liveServer.js';
 
 /** What the lobby needs of discovery: browsing only, it never announces. */
 export interface Browser {
@@ -37,16 +37,7 @@ export interface Lobby {
 export async function startLobby(options: LobbyOptions): Promise<Lobby> {
   const { pageDir, log } = options;
   if (!existsSync(join(pageDir, 'index.html'))) throw new Error(`the page is not built: no index.html in ${pageDir}`);
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Content-Security-Policy', PAGE_CSP);
-    next();
-  });
+  const app = pageApp();
   app.use(express.static(pageDir, { index: 'index.html', maxAge: 0 }));
   app.use((_req, res) => void res.status(404).type('text').send('not found'));
 

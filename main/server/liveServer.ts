@@ -60,6 +60,21 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** An Express app that sends the page's security headers (CSP included) with every answer. */
+export function pageApp(): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Content-Security-Policy', PAGE_CSP);
+    next();
+  });
+  return app;
+}
+
 const PROTECTED = ['/api/v1', '/events', '/gantt', '/calendars'];
 /** The live channel on which desks follow a host: `{rev, storeId, change}` for every change. */
 export const REPLICATION = 'replication';
@@ -95,16 +110,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     options.onLocalChanges?.(changes);
   });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Content-Security-Policy', PAGE_CSP);
-    next();
-  });
+  const app = pageApp();
   servePage(app, options.pageDir);
 
   const requireToken: RequestHandler = (req, _res, next) => {

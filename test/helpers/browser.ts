@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { startTestHost, type TestHost } from './liveHost.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const PAGE_DIR = join(import.meta.dirname, '..', '..', 'dist', 'renderer');
@@ -55,4 +58,47 @@ export async function openCalendar(page: Page, base: string, token: string) {
   await page.goto(`${base}/#token=${encodeURIComponent(token)}`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.waitForSelector('#link-state[data-state="live"]');
+}
+
+/**
+ * The hooks every browser test file needs: one chromium for the file, a fresh host and fresh
+ * browser contexts for each test, and no dialog in any page (an XSS would alert). `window()`
+ * opens a new context (own storage, like another colleague's machine) with a watched page.
+ */
+export function browserSuite(options: { artifacts: string }) {
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
+  let host: TestHost | undefined;
+  let contexts: BrowserContext[] = [];
+  let watched: Awaited<ReturnType<typeof watchedPage>>[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    await mkdir(options.artifacts, { recursive: true });
+  });
+  afterAll(() => browser?.close());
+  beforeEach(async () => {
+    host = await startTestHost({ pageDir: PAGE_DIR });
+    contexts = [];
+    watched = [];
+  });
+  afterEach(async () => {
+    for (const w of watched) expect(w.dialogs, 'no dialog may open (an XSS would alert)').toEqual([]);
+    for (const c of contexts) await c.close();
+    await host?.close();
+  });
+  return {
+    get host() {
+      return host!;
+    },
+    get contexts() {
+      return contexts;
+    },
+    async window(setup?: (context: BrowserContext) => Promise<unknown>) {
+      const context = await browser!.browser.newContext({ viewport: { width: 1400, height: 900 } });
+      contexts.push(context);
+      await setup?.(context);
+      const w = await watchedPage(context);
+      watched.push(w);
+      return w;
+    },
+  };
 }
