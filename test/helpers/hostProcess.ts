@@ -46,6 +46,19 @@ export function requireBuiltCli(): void {
  * in afterEach, so a failed test cannot leave a host holding its folder for the next one,
  * and `cleanup` in afterAll.
  */
+/** Collects a child's output as it comes, and settles `closed` once it has exited. */
+export function watchChild(child: ChildProcess): Run {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const closed = new Promise<Exit>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, closed };
+}
+
 export function hostProcesses(tempPrefix: string) {
   const running = new Set<ChildProcess>();
   const folders: string[] = [];
@@ -56,18 +69,9 @@ export function hostProcesses(tempPrefix: string) {
     if (finished) throw new Error('the tests are over');
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const closed = new Promise<Exit>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, signal) => {
-        running.delete(child);
-        resolve({ code, signal });
-      });
-    });
-    return { child, stdout: () => stdout, stderr: () => stderr, closed };
+    const watched = watchChild(child);
+    watched.closed.finally(() => running.delete(child)).catch(() => undefined);
+    return watched;
   };
 
   /** Starts the host and resolves on its ready line; rejects, with its output, if it exits first. */

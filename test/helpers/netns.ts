@@ -1,5 +1,5 @@
 import { execFile, spawn, type SpawnOptions } from 'node:child_process';
-import { within, type Exit, type Run } from './hostProcess.js';
+import { watchChild, within, type Run } from './hostProcess.js';
 
 // A simulated LAN: one bridge in the root namespace, one network namespace per peer joined to
 // it by a veth pair. The bridge connects to nothing else and peers get no default route, so
@@ -173,17 +173,9 @@ export async function createLan({ peers: count }: { peers: number }): Promise<La
   const exec: Lan['exec'] = (ns, cmd, args, opts = {}) => {
     if (destroying) throw new Error('the LAN is destroyed');
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const closed = new Promise<Exit>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, signal) => resolve({ code, signal }));
-    });
-    const run: Run = { child, stdout: () => stdout, stderr: () => stderr, closed };
+    const run = watchChild(child);
     running.add(run);
-    closed.finally(() => running.delete(run)).catch(() => undefined);
+    run.closed.finally(() => running.delete(run)).catch(() => undefined);
     return run;
   };
 
