@@ -1,92 +1,14 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDesktop, type Desktop, type DeskPeer } from '../main/desktop/desktop.js';
+import { createDesktop, type Desktop } from '../main/desktop/desktop.js';
+import { fakeLobby, fakePeer, seen, type FakePeer } from './helpers/desktopFakes.js';
 import { IpcArgumentError, type DesktopState } from '../main/desktop/ipc.js';
-import type { Lobby } from '../main/desktop/lobby.js';
-import { loadSettings, saveSettings } from '../main/desktop/settings.js';
 import { silentLogger } from '../main/log.js';
-import type { SeenPeer } from '../main/peer/discovery.js';
 import { calendarIdentity, newJoinKey } from '../main/peer/identity.js';
-import type { PeerRuntimeOptions, PeerState, RoleEvent } from '../main/peer/runtime.js';
 
 // The controller with stand-ins for the peer runtime and the lobby: no mDNS, no sockets, no Electron.
-
-type FakePeer = DeskPeer & {
-  options: PeerRuntimeOptions;
-  set(next: Partial<PeerState>): void;
-  role(event: RoleEvent): void;
-  published: { name: string; value: any }[];
-  closes: number;
-};
-
-function fakePeer(options: PeerRuntimeOptions): FakePeer {
-  const identity = calendarIdentity(options.calendar.name, options.calendar.joinKey);
-  let state: PeerState = {
-    role: 'starting',
-    peerId: options.peerId,
-    calendar: { id: identity.id, name: identity.name },
-    host: null,
-    peers: [],
-    otherCalendars: [],
-  };
-  const listeners = new Set<(s: PeerState) => void>();
-  const peer: FakePeer = {
-    options,
-    identity,
-    port: options.port || 45678,
-    published: [],
-    closes: 0,
-    server: { publish: (name, value) => (peer.published.push({ name, value }), 1) },
-    state: () => state,
-    onState(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    set(next) {
-      state = { ...state, ...next };
-      for (const l of listeners) l(state);
-    },
-    role: (event) => options.onRole?.(event),
-    async close() {
-      peer.closes++;
-      state = { ...state, role: 'leaving' };
-    },
-  };
-  return peer;
-}
-
-function fakeLobby(found: { id: string; name: string }[]) {
-  const listeners = new Set<() => void>();
-  const lobby: Lobby & { closes: number; found: typeof found; changed(): void } = {
-    origin: `http://127.0.0.1:${40000 + Math.floor(Math.random() * 1000)}`,
-    closes: 0,
-    found,
-    calendars: () => lobby.found,
-    onChange(l) {
-      listeners.add(l);
-      return () => void listeners.delete(l);
-    },
-    changed: () => listeners.forEach((l) => l()),
-    async close() {
-      lobby.closes++;
-    },
-  };
-  return lobby;
-}
-
-const seen = (peerId: string, role: SeenPeer['role'], over: Partial<SeenPeer> = {}): SeenPeer => ({
-  calendarId: 'c0ffee00c0ffee00c0ffee00',
-  calendarName: 'Office',
-  peerId,
-  role,
-  revision: 0,
-  address: '192.168.1.30',
-  port: 3210,
-  lastSeen: Date.now(),
-  ...over,
-});
 
 let dir: string;
 let peers: FakePeer[];
@@ -342,17 +264,5 @@ describe('the desktop controller', () => {
     peers[0]!.set({ role: 'host' });
     expect(w.states).toHaveLength(count);
     await expect(d.leave()).rejects.toThrow(/quitting/);
-  });
-});
-
-describe('desktop settings', () => {
-  it('keeps the choice to keep hosting, and falls back to the default on a missing or broken file', async () => {
-    expect(await loadSettings(dir)).toEqual({ keepHostingWhenClosed: false });
-    await saveSettings(join(dir, 'nested'), { keepHostingWhenClosed: true });
-    expect(await loadSettings(join(dir, 'nested'))).toEqual({ keepHostingWhenClosed: true });
-    await writeFile(join(dir, 'settings.json'), '{"keepHostingWhen');
-    expect(await loadSettings(dir)).toEqual({ keepHostingWhenClosed: false });
-    await writeFile(join(dir, 'settings.json'), '{"keepHostingWhenClosed":"yes"}');
-    expect(await loadSettings(dir)).toEqual({ keepHostingWhenClosed: false });
   });
 });
