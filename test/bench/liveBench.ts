@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRestClient, openSubscribers, type RestClient } from './benchClients.js';
 import { eventBody, SERVE_FLAG, serveBenchHost, spawnBenchHost, type BenchHost } from './benchHost.js';
+import { latencySummary, round } from './stats.js';
 
 const SOCKET_COUNTS = [10, 100, 1000];
 const FANOUT_WRITES = 1_000;
@@ -25,16 +26,6 @@ const token = randomBytes(16).toString('hex');
 const hosts = new Set<BenchHost>();
 const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-function latencySummary(values: Float64Array) {
-  const sorted = values.slice().sort();
-  return { p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), maxMs: round(sorted.at(-1) ?? NaN) };
-}
 
 /** Server CPU between two readings: total microseconds, and the kernel's share of it in percent. */
 async function cpuSince(host: BenchHost, before: NodeJS.CpuUsage) {
