@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../main/log.js';
+import { formatStamp } from '../main/store/hlc.js';
 import { createLowStore } from '../main/store/lowStore.js';
 import type { ChangeRequest } from '../main/store/types.js';
 
@@ -154,6 +155,18 @@ describe('lowStore', () => {
     await again.close();
     await there.close();
     await rm(otherDir, { recursive: true, force: true });
+  });
+
+  it('stamps an edit after a restart later than every version it holds', async () => {
+    const store = await createLowStore({ dir, log });
+    // A version from a desk whose clock runs a day ahead.
+    const ahead = formatStamp(Date.now() + 86_400_000, 5, 'ahead');
+    await store.merge([{ entity: 'events', op: 'add', record: { id: 'a', text: 'from the future' }, hlc: ahead }]);
+    await store.close();
+    const again = await createLowStore({ dir, log });
+    const [edit] = await again.commit([{ entity: 'events', op: 'update', record: { id: 'a', text: 'edited here' } }]);
+    expect(edit!.hlc > ahead).toBe(true);
+    await again.close();
   });
 
   it('refuses commits after close', async () => {

@@ -95,7 +95,6 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     let byId = versions.get(change.entity);
     if (!byId) versions.set(change.entity, (byId = new Map()));
     byId.set(change.record.id, change.hlc);
-    clock.observe(change.hlc);
     changeLog.push(change);
     if (changeLog.length > 2 * changeLogLimit) changeLog = changeLog.slice(-changeLogLimit);
     revision = change.rev;
@@ -109,6 +108,11 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     applyChange(change);
   }
   let durableRevision = revision;
+  // Past every version held, so that this desk's next edit is later than any it already has,
+  // even if the wall clock went back while it was off.
+  let newest = '';
+  for (const byId of versions.values()) for (const hlc of byId.values()) if (hlc > newest) newest = hlc;
+  if (newest) clock.observe(newest);
 
   // Records are never mutated in place, so arrays taken now stay a consistent picture
   // at `at` while the file is written, even as later commits replace map entries.
@@ -180,6 +184,8 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     if (closing) return Promise.reject(new Error('store is closed'));
     if (requests.length === 0) return Promise.resolve([]);
     const changes = requests.map((request) => {
+      // A version from elsewhere (a merge) moves the clock past it; a local one came from the clock.
+      if (request.hlc) clock.observe(request.hlc);
       const change: Change = { ...request, rev: revision + 1, hlc: request.hlc ?? clock.tick() };
       applyChange(change);
       return change;
