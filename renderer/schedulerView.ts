@@ -21,11 +21,28 @@ export interface SchedulerViewOptions {
 }
 
 const VIEWS = ['day', 'week', 'month', 'agenda'];
+/** No view draws more occurrences of one series than this: an hourly series over a year is 8,760 boxes. */
+export const MAX_OCCURRENCES_PER_VIEW = 400;
+
+/**
+ * Caps what the recurring extension expands for one series in one view. Its own `maxCount` cannot be
+ * used for this: it appends COUNT to the rule, which counts from the series' start, not in the view.
+ */
+function capOccurrences() {
+  const expand = scheduler.repeat_date;
+  scheduler.repeat_date = function (this: unknown, ev: unknown, stack: unknown[], ...rest: unknown[]) {
+    const before = stack.length;
+    const result = expand.call(this, ev, stack, ...rest);
+    if (stack.length - before > MAX_OCCURRENCES_PER_VIEW) stack.length = before + MAX_OCCURRENCES_PER_VIEW;
+    return result;
+  };
+}
 
 /** The shared calendar: views, editor, calendars, saving through REST and live updates with catch-up. */
 export async function mountScheduler(options: SchedulerViewOptions) {
   const { container, api, calendars, status } = options;
   scheduler.plugins({ recurring: true, quick_info: true, agenda_view: true, minical: true, tooltip: true });
+  capOccurrences();
   scheduler.config.date_format = '%Y-%m-%d %H:%i';
   scheduler.config.first_hour = 6;
   scheduler.config.scroll_hour = 8;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../main/log.js';
-import { formatStamp } from '../main/store/hlc.js';
+import { formatStamp, parseStamp } from '../main/store/hlc.js';
 import { createLowStore } from '../main/store/lowStore.js';
 import type { ChangeRequest } from '../main/store/types.js';
 
@@ -159,14 +159,37 @@ describe('lowStore', () => {
 
   it('stamps an edit after a restart later than every version it holds', async () => {
     const store = await createLowStore({ dir, log });
-    // A version from a desk whose clock runs a day ahead.
-    const ahead = formatStamp(Date.now() + 86_400_000, 5, 'ahead');
-    await store.merge([{ entity: 'events', op: 'add', record: { id: 'a', text: 'from the future' }, hlc: ahead }]);
+    // A version from a desk whose clock runs half a minute ahead: within what a desk accepts.
+    const ahead = formatStamp(Date.now() + 30_000, 5, 'ahead');
+    expect(await store.merge([{ entity: 'events', op: 'add', record: { id: 'a', text: 'from the future' }, hlc: ahead }])).toHaveLength(1);
     await store.close();
     const again = await createLowStore({ dir, log });
     const [edit] = await again.commit([{ entity: 'events', op: 'update', record: { id: 'a', text: 'edited here' } }]);
     expect(edit!.hlc > ahead).toBe(true);
     await again.close();
+  });
+
+  it('refuses a version stamped more than a minute ahead of its clock', async () => {
+    const store = await createLowStore({ dir, log });
+    const dayAhead = formatStamp(Date.now() + 86_400_000, 0, 'ahead');
+    expect(await store.merge([{ entity: 'events', op: 'add', record: { id: 'a', text: 'frozen' }, hlc: dayAhead }])).toEqual([]);
+    expect(store.get('events', 'a')).toBeUndefined();
+    expect(store.revision()).toBe(0);
+    await store.close();
+  });
+
+  it('stamps anew, on start, a version an earlier clock put far in the future, so later edits win again', async () => {
+    // Written by a store whose clock ran a day ahead (as an earlier version of the app accepted from desks).
+    const dayAhead = () => Date.now() + 86_400_000;
+    const skewed = await createLowStore({ dir, log, now: dayAhead });
+    await skewed.commit([{ entity: 'events', op: 'add', record: { id: 'a', text: 'frozen' } }]);
+    await skewed.close();
+    const store = await createLowStore({ dir, log });
+    const held = store.exportState().find((c) => c.record.id === 'a')!;
+    expect(parseStamp(held.hlc)!.wall).toBeLessThanOrEqual(Date.now());
+    const [edit] = await store.commit([{ entity: 'events', op: 'update', record: { id: 'a', text: 'thawed' } }]);
+    expect(edit!.hlc > held.hlc).toBe(true);
+    await store.close();
   });
 
   it('refuses commits after close', async () => {

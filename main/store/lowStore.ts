@@ -3,7 +3,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { durableJsonFile } from './durableFile.js';
-import { createClock } from './hlc.js';
+import { createClock, parseStamp } from './hlc.js';
 import { openJournal, readJournal, type JournalWriter } from './journal.js';
 import type { Change, ChangeRequest, ChangesAnswer, Store, StoredRecord, VersionedChange } from './types.js';
 import type { Logger } from '../log.js';
@@ -26,7 +26,12 @@ export interface LowStoreOptions {
   changeLogLimit?: number;
   /** Journal lines after which the snapshot is rewritten and the journal emptied. */
   compactEvery?: number;
+  /** The time new versions are stamped with: a desk passes its clock corrected to the host's. */
+  now?: () => number;
 }
+
+/** A version stamped further ahead than this of the clock is refused: it would win every conflict. */
+export const MAX_STAMP_AHEAD_MS = 60_000;
 
 const SNAPSHOT = 'calendar.json';
 const JOURNAL = 'changes.jsonl';
@@ -80,7 +85,9 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
   for (const [entity, byId] of Object.entries(snapshot?.versions ?? {})) versions.set(entity, new Map(Object.entries(byId)));
   let changeLog: Change[] = snapshot?.log ?? [];
   let revision = snapshot?.revision ?? 0;
-  const clock = createClock(storeId.slice(0, 8));
+  const now = options.now ?? Date.now;
+  const clock = createClock(storeId.slice(0, 8), now);
+  const tooFarAhead = (hlc: string) => (parseStamp(hlc)?.wall ?? Infinity) > now() + MAX_STAMP_AHEAD_MS;
   const versionOf = (entity: string, id: string) => versions.get(entity)?.get(id);
 
   const collection = (entity: string) => {
@@ -110,8 +117,19 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
   let durableRevision = revision;
   // Past every version held, so that this desk's next edit is later than any it already has,
   // even if the wall clock went back while it was off.
+  // A version from a clock far ahead (kept by an earlier version of this app) would freeze its record
+  // and drag this clock along: it is stamped anew, now, so that later edits can win again.
   let newest = '';
-  for (const byId of versions.values()) for (const hlc of byId.values()) if (hlc > newest) newest = hlc;
+  let restamped = 0;
+  for (const byId of versions.values()) {
+    for (const [id, hlc] of byId) {
+      if (tooFarAhead(hlc)) {
+        byId.set(id, clock.tick());
+        restamped++;
+      } else if (hlc > newest) newest = hlc;
+    }
+  }
+  if (restamped > 0) log.warn(`${restamped} record versions were stamped more than a minute ahead of this clock; stamped them anew`);
   if (newest) clock.observe(newest);
 
   // Records are never mutated in place, so arrays taken now stay a consistent picture
@@ -211,13 +229,19 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
         const seen = newest.get(key);
         if (!seen || seen.hlc < change.hlc) newest.set(key, change);
       }
+      let refused = 0;
       for (const change of newest.values()) {
+        if (tooFarAhead(change.hlc)) {
+          refused++;
+          continue;
+        }
         const held = versionOf(change.entity, change.record.id);
         if (held !== undefined && held >= change.hlc) continue;
         const alive = collections.get(change.entity)?.has(change.record.id) ?? false;
         const op = change.op === 'delete' ? 'delete' : alive ? 'update' : 'add';
         accepted.push({ entity: change.entity, op, record: change.record, hlc: change.hlc });
       }
+      if (refused > 0) log.warn(`refused ${refused} changes stamped more than a minute ahead of this desk's clock`);
       return commit(accepted);
     },
     exportState() {
