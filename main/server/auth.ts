@@ -6,6 +6,11 @@ export interface TokenAuth {
   /** A session key for one page's socket: valid for every reconnect, useless for REST. */
   issueKey(): string;
   checkKey(key: unknown): boolean;
+  /**
+   * The secret that read-only feed URLs are signed with. It derives from the token, so a new
+   * token (a key change) revokes every feed URL along with every invite.
+   */
+  feedSecret(): Buffer;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -19,7 +24,9 @@ export function createTokenAuth(token: string): TokenAuth {
   if (typeof token !== 'string' || token.length < 8) throw new TypeError('the token must be a string of at least 8 characters');
   const expected = digest(token);
   const sign = (nonce: string) => createHmac('sha256', token).update(`socket-key:${nonce}`).digest('base64url');
+  const feed = createHmac('sha256', token).update('lan-scheduler/feed').digest();
   return {
+    feedSecret: () => feed,
     checkToken(candidate) {
       return typeof candidate === 'string' && timingSafeEqual(digest(candidate), expected);
     },
