@@ -1,57 +1,182 @@
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncFolder } from './durableFile.js';
+import { errorCode, nodeFs, writeAll, type StoreFile, type StoreFs } from './storeFs.js';
 import type { Change } from './types.js';
 
 export interface JournalRead {
   changes: Change[];
-  /** A torn last line (a write cut short by a crash) was dropped. */
+  /** Bytes of the complete, good lines: where the next append goes. */
+  goodLength: number;
+  /** The file went on past `goodLength` with a torn last line (a write cut short, never acknowledged). */
   tornTail: boolean;
-  /** A line in the middle did not parse: the file was damaged by something else. */
-  damagedAt?: number;
+  /** A line that is not a change, or that skips revisions, with good lines after it: damage from elsewhere. */
+  damaged?: { line: number; why: string };
 }
 
-/** Reads the write-ahead journal: one JSON change a line. A missing file is an empty journal. */
-export async function readJournal(file: string): Promise<JournalRead> {
-  let text: string;
+const NEWLINE = 0x0a;
+const CHUNK = 1024 * 1024;
+
+/**
+ * Reads the write-ahead journal: one JSON change a line, revisions consecutive. A missing
+ * file is an empty journal. Read in chunks, so its size is bounded by the disk, not by a string.
+ */
+export async function readJournal(file: string, fs: StoreFs = nodeFs): Promise<JournalRead> {
+  let handle: StoreFile;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await fs.open(file, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { changes: [], tornTail: false };
+    if (errorCode(err) === 'ENOENT') return { changes: [], goodLength: 0, tornTail: false };
     throw err;
   }
-  const lines = text.split('\n');
-  // Every complete line ends with '\n', so the last piece is '' unless the last write was torn.
-  const tail = lines.pop() ?? '';
   const changes: Change[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    try {
-      changes.push(JSON.parse(lines[i]!) as Change);
-    } catch {
-      return { changes, tornTail: false, damagedAt: i + 1 };
+  let goodLength = 0;
+  let lineNo = 0;
+  /** The first bad line: damage if a good one follows, a torn tail if nothing does. */
+  let bad: { line: number; why: string } | undefined;
+  let carry: Buffer[] = [];
+  let position = 0;
+  const takeLine = (line: Buffer) => {
+    lineNo++;
+    const end = position;
+    if (bad) {
+      // Anything after a bad line makes it damage in the middle, not a torn tail.
+      if (line.some((b) => b !== 0 && b !== 0x20)) throw new Damage(bad);
+      return;
     }
+    const why = problemOf(line, changes.at(-1));
+    if (why) bad = { line: lineNo, why };
+    else {
+      changes.push(JSON.parse(line.toString('utf8')) as Change);
+      goodLength = end;
+    }
+  };
+  try {
+    const buffer = Buffer.alloc(CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+      if (bytesRead === 0) break;
+      let start = 0;
+      for (let i = buffer.indexOf(NEWLINE, 0); i !== -1 && i < bytesRead; i = buffer.indexOf(NEWLINE, start)) {
+        const piece = buffer.subarray(start, i);
+        const line = carry.length ? Buffer.concat([...carry, piece]) : piece;
+        carry = [];
+        position += i + 1 - start;
+        start = i + 1;
+        takeLine(line);
+      }
+      if (start < bytesRead) {
+        carry.push(Buffer.from(buffer.subarray(start, bytesRead)));
+        position += bytesRead - start;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Damage)) throw err;
+    return { changes, goodLength, tornTail: false, damaged: err.at };
+  } finally {
+    await handle.close();
   }
-  return { changes, tornTail: tail.length > 0 };
+  // Every acknowledged line ends with '\n' and was synced: whatever follows the good lines was never acknowledged.
+  return { changes, goodLength, tornTail: position > goodLength };
+}
+
+class Damage extends Error {
+  constructor(readonly at: { line: number; why: string }) {
+    super(at.why);
+  }
+}
+
+const OPS = new Set(['add', 'update', 'delete']);
+
+function problemOf(line: Buffer, previous: Change | undefined): string | undefined {
+  let change: Change;
+  try {
+    change = JSON.parse(line.toString('utf8')) as Change;
+  } catch {
+    return 'not JSON';
+  }
+  const c = change as Partial<Change> | null;
+  const shaped =
+    !!c &&
+    typeof c === 'object' &&
+    Number.isSafeInteger(c.rev) &&
+    typeof c.entity === 'string' &&
+    OPS.has(c.op as string) &&
+    !!c.record &&
+    typeof c.record === 'object' &&
+    typeof c.record.id === 'string' &&
+    typeof c.hlc === 'string';
+  if (!shaped) return 'not a change';
+  if (previous && change.rev !== previous.rev + 1) return `revision ${change.rev} follows revision ${previous.rev}`;
+  return undefined;
 }
 
 /** An append-only journal whose `append` resolves once the lines are on disk. */
 export interface JournalWriter {
-  append(changes: Change[]): Promise<void>;
+  /** Writes the lines (each without its '\n') after the last good one, and syncs. */
+  append(lines: string[]): Promise<void>;
+  /** Empties the journal: only once a snapshot holding all of it is on disk. */
   clear(): Promise<void>;
+  /** How many bytes of good lines it holds. */
+  length(): number;
   close(): Promise<void>;
 }
 
-export async function openJournal(file: string): Promise<JournalWriter> {
-  const handle: FileHandle = await open(file, 'a');
+/**
+ * Opens the journal for appending at `goodLength`, cutting off whatever follows (a torn line).
+ * Writes go to known offsets, so a write that failed halfway (a full disk) is cut back to the
+ * last good line before the next one: it can never become damage in the middle of the file.
+ */
+export async function openJournal(file: string, goodLength: number, fs: StoreFs = nodeFs): Promise<JournalWriter> {
+  let handle: StoreFile;
+  try {
+    handle = await fs.open(file, 'r+');
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT') throw err;
+    handle = await fs.open(file, 'w+');
+    // The new file's name must be as durable as the lines it will hold.
+    await syncFolder(dirname(file), fs);
+  }
+  let length = goodLength;
+  /** Bytes past `length` may be on disk: cut them before the next write. */
+  let dirty = (await handle.stat()).size !== length;
+  const cutBack = async () => {
+    await handle.truncate(length);
+    await handle.datasync();
+    dirty = false;
+  };
+  try {
+    if (dirty) await cutBack();
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
   return {
-    async append(changes) {
-      let text = '';
-      for (const change of changes) text += `${JSON.stringify(change)}\n`;
-      await handle.appendFile(text);
-      await handle.datasync();
+    async append(lines) {
+      if (dirty) await cutBack();
+      const text = Buffer.from(`${lines.join('\n')}\n`);
+      try {
+        await writeAll(handle, text, length);
+        await handle.datasync();
+      } catch (err) {
+        dirty = true;
+        // Right away too: cutting back frees what a full disk needs.
+        await cutBack().catch(() => undefined);
+        throw err;
+      }
+      length += text.length;
     },
     async clear() {
+      const before = length;
       await handle.truncate(0);
-      await handle.datasync();
+      length = 0;
+      try {
+        await handle.datasync();
+      } catch (err) {
+        dirty = before > 0;
+        throw err;
+      }
     },
+    length: () => length,
     close: () => handle.close(),
   };
 }

@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { durableJsonFile } from './durableFile.js';
-import { createClock, parseStamp } from './hlc.js';
-import { openJournal, readJournal, type JournalWriter } from './journal.js';
-import type { Change, ChangeRequest, ChangesAnswer, Store, StoredRecord, VersionedChange } from './types.js';
 import type { Logger } from '../log.js';
-
-interface Snapshot {
-  format: 1;
-  storeId: string;
-  revision: number;
-  collections: Record<string, StoredRecord[]>;
-  /** The version of every record, and of every deleted one (its tombstone). */
-  versions: Record<string, Record<string, string>>;
-  log: Change[];
-}
+import { durableJsonFile, mib } from './durableFile.js';
+import { StoreError } from './errors.js';
+import { loadFolder, removeLeftovers, storeFiles, type StoreFiles } from './folder.js';
+import { createClock, parseStamp, type Clock } from './hlc.js';
+import { openJournal } from './journal.js';
+import { createState, type Snapshot, type State } from './state.js';
+import { nodeFs, type StoreFs } from './storeFs.js';
+import type { Change, ChangeRequest, ChangesAnswer, StateExport, StorageStatus, Store, VersionedChange } from './types.js';
+import { createWritePath } from './writePath.js';
 
 export interface LowStoreOptions {
   /** The folder that holds calendar.json (the lowdb snapshot) and changes.jsonl (its journal). */
@@ -28,270 +21,221 @@ export interface LowStoreOptions {
   compactEvery?: number;
   /** The time new versions are stamped with: a desk passes its clock corrected to the host's. */
   now?: () => number;
+  /** Records of one kind (events, tasks, …) a local write may bring the calendar to. */
+  maxRecords?: number;
+  /** About how large calendar.json may grow through local writes. */
+  maxSnapshotBytes?: number;
+  /** The file system; a test hands in one that fails on demand. */
+  fs?: StoreFs;
+  /** Told when writes start failing (a full disk) and when they succeed again. */
+  onStorage?(status: StorageStatus): void;
 }
+
+/**
+ * The limits of one calendar. 200,000 records of a kind is decades of a busy office's events
+ * (50 people × 10 a week × 8 years) and still starts in about a second, hands over and
+ * snapshots in well under one; 256 MiB of snapshot keeps calendar.json well inside what one
+ * JavaScript string holds (512 MiB), which it is read and written as.
+ */
+export const storeLimits = {
+  records: 200_000,
+  snapshotBytes: 256 * 1024 * 1024,
+  /** `changesSince` answers at most this many changes at a time… */
+  pageChanges: 1000,
+  /** …and about this many bytes of them (at least one change). */
+  pageBytes: 512 * 1024,
+  /** The change log keeps at most this many bytes of recent changes. */
+  changeLogBytes: 16 * 1024 * 1024,
+};
 
 /** A version stamped further ahead than this of the clock is refused: it would win every conflict. */
 export const MAX_STAMP_AHEAD_MS = 60_000;
 
-const SNAPSHOT = 'calendar.json';
-const JOURNAL = 'changes.jsonl';
+/** A page of `exportPages` unless asked otherwise. */
+const EXPORT_PAGE = 1000;
 
 /**
- * The lowdb-backed store. Commits are applied in memory at once, appended to a journal
- * in group commits (many concurrent writers share one fsync), and resolve once durable.
- * Every `compactEvery` lines the journal is folded into the lowdb snapshot, so the cost
- * of a write does not grow with the size of the calendar.
+ * The lowdb-backed store. Commits are appended to a journal in group commits (many concurrent
+ * writers share one fsync) and applied in memory once durable, so reads only ever see what is
+ * on disk. Every `compactEvery` lines the journal is folded into the lowdb snapshot, so the
+ * cost of a write does not grow with the size of the calendar.
  */
 export async function createLowStore(options: LowStoreOptions): Promise<Store> {
-  const { dir, log } = options;
-  const changeLogLimit = options.changeLogLimit ?? 5000;
-  const compactEvery = options.compactEvery ?? 5000;
-  await mkdir(dir, { recursive: true });
-  const snapshotFile = join(dir, SNAPSHOT);
-  const journalFile = join(dir, JOURNAL);
-  const db = new Low<Snapshot | null>(durableJsonFile(snapshotFile), null);
+  const { log } = options;
+  const fs = options.fs ?? nodeFs;
+  const maxRecords = options.maxRecords ?? storeLimits.records;
+  const maxSnapshotBytes = options.maxSnapshotBytes ?? storeLimits.snapshotBytes;
+  const files = storeFiles(options.dir);
+  await fs.mkdir(files.dir, { recursive: true });
+  await removeLeftovers(files, fs);
 
-  const setAside = async (file: string, why: string) => {
-    const aside = `${file}.unreadable-${Date.now()}`;
-    await rename(file, aside).catch(() => undefined);
-    log.error(`${file} ${why}; moved it to ${aside} and left it untouched`);
-  };
-
-  let snapshot: Snapshot | null = null;
-  try {
-    await db.read();
-    snapshot = isSnapshot(db.data) ? db.data : null;
-    if (db.data !== null && !snapshot) await setAside(snapshotFile, 'is not a LAN Scheduler calendar');
-  } catch (err) {
-    await setAside(snapshotFile, `does not parse (${(err as Error).message})`);
-  }
-  let journal = await readJournal(journalFile);
-  if (!snapshot && journal.changes.length > 0) {
-    // A journal without its snapshot cannot be replayed safely: keep it for a person to look at.
-    await setAside(journalFile, 'has no snapshot to apply to');
-    journal = { changes: [], tornTail: false };
-  }
-  if (journal.damagedAt) {
-    log.error(`${journalFile} is damaged at line ${journal.damagedAt}; using the ${journal.changes.length} changes before it`);
-  }
-  if (journal.tornTail) log.warn(`${journalFile} ended in a torn write (never acknowledged); dropped it`);
-
-  const storeId = snapshot?.storeId ?? randomUUID();
-  const collections = new Map<string, Map<string, StoredRecord>>();
-  for (const [entity, records] of Object.entries(snapshot?.collections ?? {})) {
-    collections.set(entity, new Map(records.map((r) => [r.id, r])));
-  }
-  const versions = new Map<string, Map<string, string>>();
-  for (const [entity, byId] of Object.entries(snapshot?.versions ?? {})) versions.set(entity, new Map(Object.entries(byId)));
-  let changeLog: Change[] = snapshot?.log ?? [];
-  let revision = snapshot?.revision ?? 0;
+  const { state, storeId, fresh, journal: read, restamped } = await openState(files, fs, options);
+  const clock = createClock(storeId.slice(0, 8), options.now ?? Date.now);
   const now = options.now ?? Date.now;
-  const clock = createClock(storeId.slice(0, 8), now);
   const tooFarAhead = (hlc: string) => (parseStamp(hlc)?.wall ?? Infinity) > now() + MAX_STAMP_AHEAD_MS;
-  const versionOf = (entity: string, id: string) => versions.get(entity)?.get(id);
+  observeNewest(state, clock, tooFarAhead, restamped, log);
 
-  const collection = (entity: string) => {
-    let records = collections.get(entity);
-    if (!records) collections.set(entity, (records = new Map()));
-    return records;
-  };
-  const applyChange = (change: Change) => {
-    const records = collection(change.entity);
-    if (change.op === 'delete') records.delete(change.record.id);
-    else records.set(change.record.id, change.record);
-    let byId = versions.get(change.entity);
-    if (!byId) versions.set(change.entity, (byId = new Map()));
-    byId.set(change.record.id, change.hlc);
-    changeLog.push(change);
-    if (changeLog.length > 2 * changeLogLimit) changeLog = changeLog.slice(-changeLogLimit);
-    revision = change.rev;
-  };
-  for (const change of journal.changes) {
-    if (change.rev <= revision) continue; // already folded into the snapshot
-    if (change.rev !== revision + 1) {
-      log.error(`${journalFile} skips from revision ${revision} to ${change.rev}; ignoring the rest`);
-      break;
-    }
-    applyChange(change);
-  }
-  let durableRevision = revision;
-  // Past every version held, so that this desk's next edit is later than any it already has,
-  // even if the wall clock went back while it was off.
-  // A version from a clock far ahead (kept by an earlier version of this app) would freeze its record
-  // and drag this clock along: it is stamped anew, now, so that later edits can win again.
-  let newest = '';
-  let restamped = 0;
-  for (const byId of versions.values()) {
-    for (const [id, hlc] of byId) {
-      if (tooFarAhead(hlc)) {
-        byId.set(id, clock.tick());
-        restamped++;
-      } else if (hlc > newest) newest = hlc;
-    }
-  }
-  if (restamped > 0) log.warn(`${restamped} record versions were stamped more than a minute ahead of this clock; stamped them anew`);
-  if (newest) clock.observe(newest);
-
-  // Records are never mutated in place, so arrays taken now stay a consistent picture
-  // at `at` while the file is written, even as later commits replace map entries.
+  const adapter = durableJsonFile<Snapshot | null>(files.snapshot, fs);
+  const db = new Low<Snapshot | null>(adapter, null);
+  let snapshotRevision = fresh ? -1 : read.snapshotRevision;
   const writeSnapshot = async () => {
-    const at = revision;
-    db.data = {
-      format: 1,
-      storeId,
-      revision: at,
-      collections: Object.fromEntries([...collections].map(([name, records]) => [name, [...records.values()]])),
-      versions: Object.fromEntries([...versions].map(([name, byId]) => [name, Object.fromEntries(byId)])),
-      log: changeLog.slice(-changeLogLimit),
-    };
+    const at = state.snapshot(storeId);
+    db.data = at;
     await db.write();
-    durableRevision = Math.max(durableRevision, at);
+    state.written(at, adapter.bytes);
+    snapshotRevision = at.revision;
   };
-  // Fold whatever the journal held into a fresh snapshot, which also cuts off a torn tail.
-  await writeSnapshot();
-  const writer: JournalWriter = await openJournal(journalFile);
-  await writer.clear();
-
-  let pending: { changes: Change[]; resolve: (c: Change[]) => void; reject: (e: Error) => void }[] = [];
-  let waiters: { revision: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-  const wake = () => {
-    const ready = waiters.filter((w) => w.revision <= durableRevision);
-    waiters = waiters.filter((w) => w.revision > durableRevision);
-    for (const w of ready) w.resolve();
-  };
-  let flushing: Promise<void> | null = null;
-  let journalLines = 0;
-  let failure: Error | null = null;
-  let closing: Promise<void> | null = null;
-
-  // `flushing` is cleared in the same tick as the last look at `pending` (no await between),
-  // so a commit that arrives while the loop winds down is never left without a flush.
-  const flush = async () => {
+  // Fold whatever the journal held into a fresh snapshot. On a full disk the journal keeps it
+  // instead; only a new store, whose id is not on disk yet, cannot start without one.
+  let folded = false;
+  if (fresh || read.lines > 0 || restamped.count > 0) {
     try {
-      while (pending.length > 0) {
-        const batch = pending;
-        pending = [];
-        const changes = batch.flatMap((b) => b.changes);
-        try {
-          await writer.append(changes);
-          durableRevision = Math.max(durableRevision, changes.at(-1)!.rev);
-          journalLines += changes.length;
-          for (const b of batch) b.resolve(b.changes);
-          wake();
-          if (journalLines >= compactEvery) {
-            await writeSnapshot();
-            await writer.clear();
-            journalLines = 0;
-          }
-        } catch (err) {
-          // Memory is now ahead of the disk: refuse further writes rather than acknowledge more.
-          failure = new Error(`storage failed: ${(err as Error).message}`);
-          log.error(failure.message);
-          for (const b of [...batch, ...pending, ...waiters]) b.reject(failure);
-          pending = [];
-          waiters = [];
-        }
+      await writeSnapshot();
+      folded = true;
+    } catch (err) {
+      if (fresh) throw err;
+      log.warn(`could not fold ${files.journal} into ${files.snapshot} at start (${(err as Error).message}); the journal keeps every change`);
+    }
+  }
+  const journal = await openJournal(files.journal, folded ? 0 : read.goodLength, fs);
+  const writes = createWritePath({
+    state,
+    journal,
+    files,
+    log,
+    compactEvery: options.compactEvery ?? 5000,
+    journalLines: folded ? 0 : read.lines,
+    writeSnapshot,
+    snapshotRevision: () => snapshotRevision,
+    onStorage: options.onStorage,
+  });
+
+  /** Numbers the requests after everything queued, checks the limits, and queues them. */
+  const commit = (requests: ChangeRequest[], local: boolean): Promise<Change[]> => {
+    try {
+      if (local) checkRecordCount(requests);
+      let rev = writes.nextRevision();
+      const changes = requests.map((request): Change => {
+        // A version from elsewhere (a merge) moves the clock past it; a local one came from the clock.
+        if (request.hlc) clock.observe(request.hlc);
+        return { ...request, rev: rev++, hlc: request.hlc ?? clock.tick() };
+      });
+      const lines = changes.map((c) => JSON.stringify(c));
+      // About what each change adds to a snapshot: its record, its version, its place in the log.
+      let growth = 0;
+      for (let i = 0; i < changes.length; i++) growth += 2 * lines[i]!.length + 80;
+      const shrinks = changes.every((c) => c.op === 'delete');
+      if (local && !shrinks && state.bytes() + writes.pendingGrowth() + growth > maxSnapshotBytes) {
+        throw new StoreError('limit', `this calendar has reached its size limit of ${mib(maxSnapshotBytes)}; delete something first`);
       }
-    } finally {
-      flushing = null;
+      const adds = new Map<string, number>();
+      for (const c of changes) if (c.op === 'add') adds.set(c.entity, (adds.get(c.entity) ?? 0) + 1);
+      return writes.enqueue(changes, lines, growth, adds);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+  const checkRecordCount = (requests: ChangeRequest[]) => {
+    const adds = new Map<string, number>();
+    for (const r of requests) if (r.op === 'add') adds.set(r.entity, (adds.get(r.entity) ?? 0) + 1);
+    for (const [entity, n] of adds) {
+      if (state.count(entity) + writes.pendingAdds(entity) + n > maxRecords) {
+        throw new StoreError('limit', `this calendar holds ${maxRecords.toLocaleString('en')} ${entity}, the most it keeps; delete some first`);
+      }
     }
   };
 
-  const commit = (requests: ChangeRequest[]): Promise<Change[]> => {
-    if (failure) return Promise.reject(failure);
-    if (closing) return Promise.reject(new Error('store is closed'));
-    if (requests.length === 0) return Promise.resolve([]);
-    const changes = requests.map((request) => {
-      // A version from elsewhere (a merge) moves the clock past it; a local one came from the clock.
-      if (request.hlc) clock.observe(request.hlc);
-      const change: Change = { ...request, rev: revision + 1, hlc: request.hlc ?? clock.tick() };
-      applyChange(change);
-      return change;
-    });
-    return new Promise<Change[]>((resolve, reject) => {
-      pending.push({ changes, resolve, reject });
-      flushing ??= flush();
-    });
+  /** Within one batch only the latest version of each record counts, and only if it beats the one held or queued. */
+  const merge = (incoming: VersionedChange[]) => {
+    const newest = new Map<string, VersionedChange>();
+    for (const change of incoming) {
+      const key = `${change.entity}\u0000${change.record.id}`;
+      const seen = newest.get(key);
+      if (!seen || seen.hlc < change.hlc) newest.set(key, change);
+    }
+    const accepted: ChangeRequest[] = [];
+    let refused = 0;
+    for (const change of newest.values()) {
+      if (tooFarAhead(change.hlc)) {
+        refused++;
+        continue;
+      }
+      const pending = writes.pendingOf(change.entity, change.record.id);
+      const held = pending?.version ?? state.versionOf(change.entity, change.record.id);
+      if (held !== undefined && held >= change.hlc) continue;
+      const alive = pending?.alive ?? state.get(change.entity, change.record.id) !== undefined;
+      const op = change.op === 'delete' ? 'delete' : alive ? 'update' : 'add';
+      accepted.push({ entity: change.entity, op, record: change.record, hlc: change.hlc });
+    }
+    if (refused > 0) log.warn(`refused ${refused} changes stamped more than a minute ahead of this desk's clock`);
+    return commit(accepted, false);
   };
 
+  const exportPages = (pageSize = EXPORT_PAGE): StateExport => ({ storeId, ...state.exportAll(pageSize) });
   return {
     storeId,
-    revision: () => durableRevision,
-    list: (entity) => [...(collections.get(entity)?.values() ?? [])],
-    get: (entity, id) => collections.get(entity)?.get(id),
-    commit,
-    merge(incoming) {
-      const accepted: ChangeRequest[] = [];
-      const newest = new Map<string, VersionedChange>();
-      // Within one batch, only the latest version of each record counts.
-      for (const change of incoming) {
-        const key = `${change.entity}\u0000${change.record.id}`;
-        const seen = newest.get(key);
-        if (!seen || seen.hlc < change.hlc) newest.set(key, change);
-      }
-      let refused = 0;
-      for (const change of newest.values()) {
-        if (tooFarAhead(change.hlc)) {
-          refused++;
-          continue;
-        }
-        const held = versionOf(change.entity, change.record.id);
-        if (held !== undefined && held >= change.hlc) continue;
-        const alive = collections.get(change.entity)?.has(change.record.id) ?? false;
-        const op = change.op === 'delete' ? 'delete' : alive ? 'update' : 'add';
-        accepted.push({ entity: change.entity, op, record: change.record, hlc: change.hlc });
-      }
-      if (refused > 0) log.warn(`refused ${refused} changes stamped more than a minute ahead of this desk's clock`);
-      return commit(accepted);
-    },
+    revision: () => state.revision(),
+    list: (entity) => [...(state.collections.get(entity)?.values() ?? [])],
+    get: (entity, id) => state.get(entity, id),
+    commit: (requests) => commit(requests, true),
+    merge,
     exportState() {
       const out: VersionedChange[] = [];
-      for (const [entity, byId] of versions) {
-        const records = collections.get(entity);
-        for (const [id, hlc] of byId) {
-          const record = records?.get(id);
-          out.push(record ? { entity, op: 'update', record, hlc } : { entity, op: 'delete', record: { id }, hlc });
-        }
-      }
+      for (const page of exportPages().pages) for (const change of page) out.push(change);
       return out;
     },
-    flushed() {
-      if (failure) return Promise.reject(failure);
-      if (durableRevision >= revision) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => waiters.push({ revision, resolve, reject }));
-    },
-    changesSince(since, askedStoreId): ChangesAnswer {
-      const current = durableRevision;
+    exportPages,
+    flushed: () => writes.flushed(),
+    changesSince(since, askedStoreId, page): ChangesAnswer {
+      const current = state.revision();
       if ((askedStoreId && askedStoreId !== storeId) || since > current) {
         return { ok: false, revision: current, reason: 'unknown-store' };
       }
-      const first = changeLog[0]?.rev ?? current + 1;
-      if (since < first - 1) return { ok: false, revision: current, reason: 'too-old' };
-      // Revisions in the log are consecutive, so the position is arithmetic.
-      const changes = changeLog.slice(since - first + 1, current - first + 1);
-      return { ok: true, revision: current, changes };
+      const found = state.changesAfter(since, page?.changes ?? storeLimits.pageChanges, page?.bytes ?? storeLimits.pageBytes);
+      if (!found) return { ok: false, revision: current, reason: 'too-old' };
+      if (found.more) return { ok: true, revision: found.changes.at(-1)!.rev, changes: found.changes, more: true };
+      return { ok: true, revision: current, changes: found.changes };
     },
-    close() {
-      closing ??= (async () => {
-        while (flushing) await flushing;
-        if (!failure) await writeSnapshot();
-        await writer.clear();
-        await writer.close();
-      })();
-      return closing;
-    },
+    storage: () => writes.status(),
+    close: () => writes.close(),
   };
 }
 
-function isSnapshot(data: unknown): data is Snapshot {
-  const s = data as Snapshot | null;
-  return (
-    !!s &&
-    s.format === 1 &&
-    typeof s.storeId === 'string' &&
-    Number.isInteger(s.revision) &&
-    typeof s.collections === 'object' &&
-    Array.isArray(s.log) &&
-    typeof s.versions === 'object'
-  );
+/** The folder read into memory: the snapshot with the journal's later changes applied over it. */
+async function openState(files: StoreFiles, fs: StoreFs, options: LowStoreOptions) {
+  const loaded = await loadFolder(files, { fs, log: options.log, repair: true, maxSnapshotBytes: 2 * (options.maxSnapshotBytes ?? storeLimits.snapshotBytes) });
+  const state: State = createState(loaded.snapshot, loaded.snapshotBytes, {
+    changeLogLimit: options.changeLogLimit ?? 5000,
+    changeLogBytes: storeLimits.changeLogBytes,
+  });
+  for (const change of loaded.journal.changes) {
+    if (change.rev > state.revision()) state.apply(change, JSON.stringify(change).length + 1);
+  }
+  return {
+    state,
+    storeId: loaded.snapshot?.storeId ?? randomUUID(),
+    fresh: !loaded.snapshot,
+    journal: { snapshotRevision: loaded.snapshot?.revision ?? 0, lines: loaded.journal.changes.length, goodLength: loaded.journal.goodLength },
+    restamped: { count: 0 },
+  };
+}
+
+/**
+ * Moves the clock past every version held, so that this desk's next edit is later than any it
+ * already has, even if the wall clock went back while it was off. A version from a clock far
+ * ahead (kept by an earlier version of this app) would freeze its record and drag this clock
+ * along: it is stamped anew, now, so that later edits can win again.
+ */
+function observeNewest(state: State, clock: Clock, tooFarAhead: (hlc: string) => boolean, restamped: { count: number }, log: Logger) {
+  let newest = '';
+  for (const byId of state.versions.values()) {
+    for (const [id, hlc] of byId) {
+      if (tooFarAhead(hlc)) {
+        byId.set(id, clock.tick());
+        restamped.count++;
+      } else if (hlc > newest) newest = hlc;
+    }
+  }
+  if (restamped.count > 0) log.warn(`${restamped.count} record versions were stamped more than a minute ahead of this clock; stamped them anew`);
+  if (newest) clock.observe(newest);
 }
