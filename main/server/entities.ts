@@ -38,6 +38,11 @@ export const events: EntityDef = {
       calendar_id: 'ref',
       color: 'color',
       textColor: 'color',
+      // CalDAV: the iCalendar UID and the resource name a client chose (both round-trip), and the
+      // VALARM components it wrote, as iCalendar text, kept unchanged for the clients that read them.
+      ical_uid: 'text',
+      dav_name: 'text',
+      alarms: 'text',
     },
   },
 };
@@ -84,7 +89,21 @@ export const calendars: EntityDef = {
   },
 };
 
-export const storedEntities = [events, tasks, links, calendars] as const;
+/**
+ * Calendar-wide settings, one record (id "calendar"): the calendar's IANA time zone, through which
+ * CalDAV and the feed convert the Scheduler's wall-clock dates, and the feed address generation.
+ */
+export const settings: EntityDef = {
+  name: 'settings',
+  noun: 'settings',
+  messageKey: 'value',
+  spec: {
+    required: [],
+    known: { time_zone: 'text', feed_generation: 'number' },
+  },
+};
+
+export const storedEntities = [events, tasks, links, calendars, settings] as const;
 const byName = new Map(storedEntities.map((def) => [def.name, def]));
 
 /** The live message for a stored change, exactly as the shipped clients read it. */

@@ -186,6 +186,11 @@ export function validateRecord(spec: RecordSpec, body: unknown): Record<string, 
 const STORED_ENTITY = /&#(38|60|62|34|39);/g;
 const RAW: Record<string, string> = { '38': '&', '60': '<', '62': '>', '34': '"', '39': "'" };
 
+/** The person's real text from a stored (HTML-escaped) field: what CalDAV and the ICS feed carry. */
+export function unescapeHtml(stored: string): string {
+  return stored.replace(STORED_ENTITY, (_e, code: string) => RAW[code]!);
+}
+
 /**
  * Checks a record as another desk sends it: in the stored form (text escaped, known fields in
  * their normal form). It must be exactly what REST validation makes of the same content, so a
