@@ -1,3 +1,4 @@
+import { ensureCalendarZone } from './dav/calendarSettings.js';
 import { createTokenAuth } from './server/auth.js';
 import { createLiveServer, type LiveServer } from './server/liveServer.js';
 import { createLowStore } from './store/lowStore.js';
@@ -24,6 +25,13 @@ export interface Host {
 /** A complete live-update host on one data folder: store, auth, server, listening. */
 export async function startHost(options: HostOptions): Promise<Host> {
   const store = await createLowStore({ dir: options.dataDir, log: options.log });
+  try {
+    // CalDAV and the feed convert through the calendar's zone: a new calendar takes this machine's.
+    await ensureCalendarZone(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const server = createLiveServer({ store, auth: createTokenAuth(options.token), log: options.log, pageDir: options.pageDir });
   let port: number;
   try {

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { calendarAppRoutes } from '../dav/calendarApps.js';
 import type { Logger } from '../log.js';
 import type { Change, Store, VersionedChange } from '../store/types.js';
 import type { TokenAuth } from './auth.js';
@@ -32,6 +33,8 @@ export interface LiveServerOptions {
   peerRoutes?: express.Router;
   /** Called with every change this server's own REST writes made, once durable and announced. */
   onLocalChanges?: (changes: Change[]) => void;
+  /** The address other devices reach this desk at (https://LAN-ADDRESS:PORT), for the feed URLs the page shows. */
+  publicBaseUrl?: () => string | null | undefined;
 }
 
 export interface LiveServer {
@@ -106,10 +109,12 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
       }
     });
   };
-  const records = createRecordService(store, (changes) => {
+  // What this server writes (REST, CalDAV, import) is announced to pages and handed to desks the same way.
+  const localChanges = (changes: Change[]) => {
     announce(changes);
     options.onLocalChanges?.(changes);
-  });
+  };
+  const records = createRecordService(store, localChanges);
 
   const app = pageApp();
   servePage(app, options.pageDir);
@@ -129,6 +134,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   if (options.peerRoutes) {
     app.use('/api/v1/peer', requireToken, jsonOnly, express.json({ limit: PEER_BODY_BYTES, strict: true }), options.peerRoutes);
   }
+  app.use(calendarAppRoutes({ store, auth, log, onChanges: localChanges, publicBaseUrl: options.publicBaseUrl }));
   app.use(PROTECTED, requireToken, jsonOnly, express.json({ limit: limits.bodyBytes, strict: true }));
   app.use(syncRoutes(store, auth, methods));
   app.use(dataRoutes(store, records));
