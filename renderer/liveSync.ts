@@ -53,13 +53,19 @@ export function startLiveSync(options: LiveSyncOptions) {
   const remote = new options.RemoteEvents(`${api.baseUrl}/api/v1`, api.token);
   remote.on(live);
 
+  // The host answers a page at a time: with `more`, ask again from where that page ended.
   const catchUp = async () => {
     const client = await remote.ready();
-    const answer = await client.api.sync!.changes!(revision, storeId);
-    if (answer.reload) {
-      ({ revision, storeId } = await options.reload());
-    } else {
+    for (let more = true; more; ) {
+      const answer = await client.api.sync!.changes!(revision, storeId);
+      if (answer.reload) {
+        ({ revision, storeId } = await options.reload());
+        return;
+      }
+      const from = revision;
       for (const change of answer.changes as LiveChange[]) if (handlers[change.name]) deliver(change.name, change.value);
+      // A page that moved nothing forward would ask for the same page again.
+      more = answer.more === true && answer.revision > from;
       revision = Math.max(revision, answer.revision);
     }
   };

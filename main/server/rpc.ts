@@ -7,7 +7,8 @@ export interface RpcResult {
   error?: string;
 }
 
-export const MAX_CALLS = 50;
+/** Calls one frame or one POST may carry: a frame asks for bounded work (a change page is at most 512 KiB). */
+export const MAX_CALLS = 4;
 
 /** Runs a batch of `{id, name, args}` calls; an unknown method or a throw is an error result, never a crash. */
 export function runCalls(methods: RpcMethods, calls: unknown[]): Promise<RpcResult[]> {
@@ -23,6 +24,15 @@ export function runCalls(methods: RpcMethods, calls: unknown[]): Promise<RpcResu
       }
     }),
   );
+}
+
+/** The answer to a batch of more than MAX_CALLS calls: an error for each, and nothing run. */
+export function refuseCalls(calls: unknown[]): RpcResult[] {
+  return calls.map((call) => ({
+    id: (call as { id?: unknown } | null)?.id ?? null,
+    data: null,
+    error: `at most ${MAX_CALLS} calls at a time; send the rest after these are answered`,
+  }));
 }
 
 /** The handshake's `api`: `{service: {method: 1}}` for every "service.method". */

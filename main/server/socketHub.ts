@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from '../log.js';
-import { MAX_CALLS, runCalls, type RpcMethods } from './rpc.js';
+import { MAX_CALLS, refuseCalls, runCalls, type RpcMethods } from './rpc.js';
 
 
 export interface SocketHubOptions {
@@ -17,7 +17,10 @@ export interface SocketHubOptions {
   /** Origins besides the page's own (same host) that may open sockets. */
   allowedOrigins?: readonly string[];
   heartbeatMs?: number;
-  /** A client whose unsent data passes this is too slow and is dropped. */
+  /**
+   * The most unsent data one client may have: a message that would take it past this drops
+   * the client instead of being queued (its page catches up with `changes?since=` on reconnect).
+   */
   maxBufferedBytes?: number;
   maxPayloadBytes?: number;
   maxSubscriptions?: number;
@@ -32,6 +35,11 @@ export interface SocketHub {
    */
   publish(name: string, value: unknown, options?: { retain?: boolean }): number;
   clientCount(): number;
+  /**
+   * The hub's own accounting: clients, their unsent bytes in total and the most of one now, the
+   * most one client ever had right after a write, and how many were dropped for being slow.
+   */
+  stats(): { clients: number; bufferedBytes: number; maxClientBufferedBytes: number; peakClientBufferedBytes: number; droppedSlow: number };
   close(): Promise<void>;
 }
 
@@ -59,6 +67,9 @@ function sendFramed(ws: WebSocket, frame: Buffer, payload: Buffer) {
   else ws.send(payload, { binary: false });
 }
 
+/** Calls beyond MAX_CALLS in one frame are each answered with an error; a frame of more than this gets one error frame. */
+const MAX_REFUSED_CALLS = 64;
+
 /** The WebSocket side of the live server: auth, subscriptions, fan-out, RPC, heartbeat. */
 export function createSocketHub(options: SocketHubOptions): SocketHub {
   const {
@@ -79,6 +90,8 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
   const retained = new Map<string, { frame: Buffer; payload: Buffer }>();
   let heartbeat: NodeJS.Timeout | null = null;
   let closing: Promise<void> | null = null;
+  let droppedSlow = 0;
+  let peakBuffered = 0;
 
   const refuse = (socket: Duplex, status: string, why: string) => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${why}\n`);
@@ -103,9 +116,31 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
     }
     client.subscriptions.clear();
   };
-  const send = (client: Client, message: unknown) => {
-    if (client.ws.readyState === WebSocket.OPEN) client.ws.send(JSON.stringify(message));
+  const dropSlow = (client: Client) => {
+    droppedSlow++;
+    log.warn('dropped a client that could not keep up');
+    client.ws.terminate();
+    drop(client);
   };
+  /**
+   * Every write to a client goes through here: one that would take its unsent data past the cap
+   * drops the client instead, so it is never fed part of the stream and never grows the host's
+   * memory. (A single message larger than the cap still goes to a client with nothing unsent.)
+   */
+  const deliver = (client: Client, payload: Buffer, frame?: Buffer): boolean => {
+    const { ws } = client;
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    const unsent = ws.bufferedAmount;
+    if (unsent > 0 && unsent + (frame?.length ?? payload.length + 14) > maxBufferedBytes) {
+      dropSlow(client);
+      return false;
+    }
+    if (frame) sendFramed(ws, frame, payload);
+    else ws.send(payload, { binary: false });
+    peakBuffered = Math.max(peakBuffered, ws.bufferedAmount);
+    return true;
+  };
+  const send = (client: Client, message: unknown) => deliver(client, Buffer.from(JSON.stringify(message)));
   const sendError = (client: Client, message: string) => send(client, { action: 'error', body: { message } });
 
   const subscribe = (client: Client, name: unknown) => {
@@ -117,7 +152,7 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
     if (!set) subscribers.set(name, (set = new Set()));
     set.add(client);
     const kept = retained.get(name);
-    if (kept && client.ws.readyState === WebSocket.OPEN) sendFramed(client.ws, kept.frame, kept.payload);
+    if (kept) deliver(client, kept.payload, kept.frame);
   };
   const unsubscribe = (client: Client, name: unknown) => {
     if (typeof name !== 'string') return;
@@ -128,10 +163,11 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
   };
 
   const call = async (client: Client, body: unknown) => {
-    if (!Array.isArray(body) || body.length === 0 || body.length > MAX_CALLS) {
+    if (!Array.isArray(body) || body.length === 0 || body.length > MAX_REFUSED_CALLS) {
       return sendError(client, `call needs a body of 1 to ${MAX_CALLS} calls`);
     }
-    send(client, { action: 'result', body: await runCalls(methods, body) });
+    // Each call gets its answer, so the client's promises settle even when it sent too many.
+    send(client, { action: 'result', body: body.length > MAX_CALLS ? refuseCalls(body) : await runCalls(methods, body) });
   };
 
   const onMessage = (client: Client, data: RawData, isBinary: boolean) => {
@@ -162,8 +198,12 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
   const startHeartbeat = () => {
     heartbeat ??= setInterval(() => {
       for (const client of clients) {
-        if (!client.alive || client.ws.bufferedAmount > maxBufferedBytes) {
+        if (!client.alive) {
           client.ws.terminate();
+          continue;
+        }
+        if (client.ws.bufferedAmount >= maxBufferedBytes) {
+          dropSlow(client);
           continue;
         }
         client.alive = false;
@@ -208,19 +248,19 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
       if (options?.retain) retained.set(name, { frame, payload });
       if (!set) return 0;
       let delivered = 0;
-      for (const client of set) {
-        if (client.ws.readyState !== WebSocket.OPEN) continue;
-        if (client.ws.bufferedAmount > maxBufferedBytes) {
-          log.warn('dropped a client that could not keep up');
-          client.ws.terminate();
-          continue;
-        }
-        sendFramed(client.ws, frame, payload);
-        delivered++;
-      }
+      for (const client of [...set]) if (deliver(client, payload, frame)) delivered++;
       return delivered;
     },
     clientCount: () => clients.size,
+    stats() {
+      let bufferedBytes = 0;
+      let maxClientBufferedBytes = 0;
+      for (const client of clients) {
+        bufferedBytes += client.ws.bufferedAmount;
+        maxClientBufferedBytes = Math.max(maxClientBufferedBytes, client.ws.bufferedAmount);
+      }
+      return { clients: clients.size, bufferedBytes, maxClientBufferedBytes, peakClientBufferedBytes: peakBuffered, droppedSlow };
+    },
     close() {
       closing ??= (async () => {
         if (heartbeat) clearInterval(heartbeat);

@@ -5,7 +5,11 @@ import { liveValue } from './entities.js';
 import { HttpError } from './httpError.js';
 import { apiShape, MAX_CALLS, runCalls, type RpcMethods } from './rpc.js';
 
-/** What `changes?since=` and the `sync.changes` call answer: the missed live messages, or "reload". */
+/**
+ * What `changes?since=` and the `sync.changes` call answer: the missed live messages, or "reload".
+ * One page at a time (the store's page size): with `more: true`, `revision` is the last change
+ * sent and the caller asks again from there until an answer comes without `more`.
+ */
 export function changesAnswer(store: Store, since: unknown, storeId?: unknown) {
   const rev = typeof since === 'string' && /^\d{1,15}$/.test(since) ? Number(since) : since;
   if (typeof rev !== 'number' || !Number.isSafeInteger(rev) || rev < 0) {
@@ -18,6 +22,7 @@ export function changesAnswer(store: Store, since: unknown, storeId?: unknown) {
     revision: answer.revision,
     storeId: store.storeId,
     changes: answer.changes.map((c) => ({ rev: c.rev, name: c.entity, value: liveValue(c) })),
+    ...(answer.more ? { more: true } : {}),
   };
 }
 
