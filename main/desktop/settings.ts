@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../store/durableFile.js';
 
 /** What the person chose in the tray menu. */
 export interface Settings {
@@ -22,8 +23,6 @@ export async function loadSettings(dir: string): Promise<Settings> {
 
 export async function saveSettings(dir: string, settings: Settings): Promise<void> {
   await mkdir(dir, { recursive: true });
-  // Written aside and renamed, so a crash never leaves half a file that resets the choice.
-  const file = join(dir, 'settings.json');
-  await writeFile(`${file}.tmp`, `${JSON.stringify(settings, null, 2)}\n`);
-  await rename(`${file}.tmp`, file);
+  // Written aside, synced and renamed, so a crash never leaves half a file that resets the choice.
+  await writeFileAtomic(join(dir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
 }
