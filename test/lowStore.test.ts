@@ -192,6 +192,83 @@ describe('lowStore', () => {
     await store.close();
   });
 
+  it('answers changes a page at a time, by count and by size, with a cursor', async () => {
+    const store = await createLowStore({ dir, log });
+    const writes = Array.from({ length: 2500 }, (_, i) => store.commit([add(`e${i}`)]));
+    await Promise.all(writes);
+    const first = store.changesSince(0);
+    expect(first).toMatchObject({ ok: true, revision: 1000, more: true });
+    expect(first.ok && first.changes.map((c) => c.rev)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    const second = store.changesSince(1000);
+    expect(second).toMatchObject({ ok: true, revision: 2000, more: true });
+    const last = store.changesSince(2000);
+    expect(last.ok && last.changes).toHaveLength(500);
+    expect(last).toMatchObject({ ok: true, revision: 2500 });
+    expect('more' in last).toBe(false);
+    // By size: about 512 KiB of changes a page, but always at least one.
+    const big = await store.commit([add('big1', 'x'.repeat(300_000)), add('big2', 'y'.repeat(300_000))]);
+    expect(store.changesSince(2500)).toMatchObject({ ok: true, revision: big[0]!.rev, more: true, changes: [{ rev: 2501 }] });
+    expect(store.changesSince(2500, undefined, { bytes: 100 })).toMatchObject({ changes: [{ rev: 2501 }] });
+    expect(store.changesSince(0, undefined, { changes: 10 })).toMatchObject({ revision: 10, more: true });
+    await store.close();
+  });
+
+  it('exports every record and tombstone as of the call, in pages, while writes go on', async () => {
+    const store = await createLowStore({ dir, log });
+    await Promise.all(Array.from({ length: 2500 }, (_, i) => store.commit([add(`e${i}`)])));
+    await store.commit([{ entity: 'events', op: 'delete', record: { id: 'e0' } }]);
+    const taken = store.exportPages(1000);
+    expect(taken).toMatchObject({ storeId: store.storeId, revision: 2501, count: 2500 });
+    // Written after the export was taken: not in it.
+    await store.commit([add('later'), { entity: 'events', op: 'update', record: { id: 'e1', text: 'changed later' } }]);
+    const pages = [...taken.pages];
+    expect(pages.map((p) => p.length)).toEqual([1000, 1000, 500]);
+    const all = pages.flat();
+    expect(all.find((c) => c.record.id === 'e0')).toMatchObject({ op: 'delete' });
+    expect(all.find((c) => c.record.id === 'e1')).toMatchObject({ op: 'update', record: { text: 'e1' } });
+    expect(all.some((c) => c.record.id === 'later')).toBe(false);
+    // The pages can be read again, and exportState is the same as one list.
+    expect([...taken.pages].flat()).toEqual(all);
+    expect(store.exportState()).toHaveLength(2501);
+    await store.close();
+  });
+
+  it('refuses a local write past the record limit with a clear error, and lets deletes and merges through', async () => {
+    const store = await createLowStore({ dir, log, maxRecords: 3 });
+    await store.commit([add('a'), add('b')]);
+    const refused = store.commit([add('c'), add('d')]);
+    await expect(refused).rejects.toMatchObject({ kind: 'limit', message: 'this calendar holds 3 events, the most it keeps; delete some first' });
+    expect(store.revision()).toBe(2);
+    await store.commit([add('c')]);
+    await expect(store.commit([add('d')])).rejects.toMatchObject({ kind: 'limit' });
+    await store.commit([{ entity: 'events', op: 'delete', record: { id: 'a' } }]);
+    await store.commit([add('d')]);
+    // A desk's merge is never refused for it: desks must converge.
+    const merged = await store.merge([{ entity: 'events', op: 'add', record: { id: 'm' }, hlc: formatStamp(Date.now(), 0, 'desk') }]);
+    expect(merged).toHaveLength(1);
+    expect(store.list('events')).toHaveLength(4);
+    // Other kinds count on their own.
+    await store.commit([{ entity: 'tasks', op: 'add', record: { id: 't' } }]);
+    await store.close();
+  });
+
+  it('refuses a local write that would take the snapshot past its size limit; deletes still go through', async () => {
+    const store = await createLowStore({ dir, log, maxSnapshotBytes: 64 * 1024 });
+    let accepted = 0;
+    let error: unknown;
+    for (let i = 0; i < 100 && !error; i++) {
+      await store.commit([add(`e${i}`, 'x'.repeat(2000))]).then(() => accepted++, (err: unknown) => (error = err));
+    }
+    expect(error).toMatchObject({ kind: 'limit', message: 'this calendar has reached its size limit of 0.1 MiB; delete something first' });
+    expect(accepted).toBeGreaterThan(5);
+    for (let i = 0; i < 5; i++) await store.commit([{ entity: 'events', op: 'delete', record: { id: `e${i}` } }]);
+    await store.close();
+    const again = await createLowStore({ dir, log, maxSnapshotBytes: 64 * 1024 });
+    expect((await readFile(join(dir, 'calendar.json'))).length).toBeLessThanOrEqual(64 * 1024);
+    expect(again.list('events')).toHaveLength(accepted - 5);
+    await again.close();
+  });
+
   it('refuses commits after close', async () => {
     const store = await createLowStore({ dir, log });
     await store.close();
