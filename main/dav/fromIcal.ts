@@ -2,7 +2,7 @@ import ICAL from 'ical.js';
 import { limits } from '../server/validate.js';
 import { DavError } from './davError.js';
 import { addSeconds, asDate, intoZone, NO_END, recordFromTime, wallSeconds } from './wallClock.js';
-import { ianaForTzid, vtimezone } from './zones.js';
+import { canonicalZone, ianaForTzid, vtimezone } from './zones.js';
 
 /** A resource as record bodies in plain text, ready for `validateRecord` (which escapes them). */
 export interface MappedEvent {
@@ -42,8 +42,10 @@ export function resolveZones(vcalendar: ICAL.Component): Set<string> {
   const visit = (component: ICAL.Component) => {
     for (const prop of component.getAllProperties()) {
       const tzid = prop.getParameter('tzid');
-      if (typeof tzid !== 'string' || !tzid || sent.has(tzid)) continue;
+      if (typeof tzid !== 'string' || !tzid) continue;
+      // An IANA name keeps the rules sent with it; a Windows name (Outlook sends only today's rules) becomes its IANA zone.
       const iana = ianaForTzid(tzid);
+      if (sent.has(tzid) && (!iana || canonicalZone(tzid))) continue;
       if (!iana) {
         unknown.add(tzid);
         continue;

@@ -97,7 +97,8 @@ export async function importIcs(options: ImportOptions): Promise<ImportOutcome> 
     }
   }
   for (let i = 0; i < requests.length; i += BATCH) {
-    options.onChanges?.(await store.commit(requests.slice(i, i + BATCH)));
+    const changes = await store.commit(requests.slice(i, i + BATCH));
+    options.onChanges?.(changes);
   }
   return { imported, skipped, summary: summarize(imported, skipped) };
 }
@@ -112,7 +113,7 @@ function groupsByUid(vevents: ICAL.Component[]): Map<string, ICAL.Component[]> {
   for (const vevent of vevents) {
     if (!vevent.getFirstPropertyValue('uid')) {
       // DTSTAMP is the time of the export: the same event exported again must get the same UID.
-      const content = new ICAL.Component(vevent.toJSON());
+      const content = new ICAL.Component(structuredClone(vevent.toJSON()));
       content.removeAllProperties('dtstamp');
       vevent.updatePropertyWithValue('uid', `import-${createHash('sha256').update(content.toString()).digest('hex').slice(0, 32)}`);
     }
