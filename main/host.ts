@@ -1,6 +1,6 @@
 import { ensureCalendarZone } from './dav/calendarSettings.js';
 import { createTokenAuth } from './server/auth.js';
-import { createLiveServer, type LiveServer } from './server/liveServer.js';
+import { createLiveServer, type LiveServer, type LiveServerOptions } from './server/liveServer.js';
 import { createLowStore } from './store/lowStore.js';
 import type { Store } from './store/types.js';
 import type { Logger } from './log.js';
@@ -12,6 +12,10 @@ export interface HostOptions {
   port?: number;
   bind?: string;
   pageDir?: string;
+  /** The host's certificate, for HTTPS to the LAN on the same port. */
+  tls?: { cert: string; key: string } | null;
+  /** Routes with their own authentication (local control commands). */
+  routes?: LiveServerOptions['routes'];
 }
 
 export interface Host {
@@ -32,7 +36,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await store.close();
     throw err;
   }
-  const server = createLiveServer({ store, auth: createTokenAuth(options.token), log: options.log, pageDir: options.pageDir });
+  const server = createLiveServer({ store, auth: createTokenAuth(options.token), log: options.log, pageDir: options.pageDir, tls: options.tls, routes: options.routes });
   let port: number;
   try {
     ({ port } = await server.listen(options.port ?? 3210, options.bind ?? '0.0.0.0'));

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import type { CalendarConfig } from './peer/runtime.js';
+import { writeFileAtomic } from './store/durableFile.js';
+import { CALENDAR_ID, legacyCalendarId } from './trust/keys.js';
 
 /** The per-user data folder the desktop app and the headless host use by default. */
 export function defaultDataDir(env = process.env, platform = process.platform): string {
@@ -21,7 +24,7 @@ export async function loadOrCreateToken(dataDir: string): Promise<{ token: strin
   }
   const token = randomBytes(24).toString('base64url');
   await mkdir(dataDir, { recursive: true });
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await writeFileAtomic(file, `${token}\n`, { mode: 0o600 });
   return { token, created: true };
 }
 
@@ -34,27 +37,57 @@ export function reachableHost(bind: string): string {
   return '127.0.0.1';
 }
 
+/** What a desk keeps in DATA_DIR/desk.json: the calendar it belongs to (with its key), if any. */
 export interface DeskFile {
+  version: 2;
+  calendar: CalendarConfig | null;
+}
+
+export class DamagedDeskFile extends Error {}
+
+/** The desk file of the previous version: a desk id that carried a login name, and a calendar without an id. */
+interface DeskFileV1 {
   peerId: string;
   calendar: { name: string; joinKey: string } | null;
 }
 
+const isCalendar = (c: Partial<CalendarConfig> | null | undefined): c is CalendarConfig =>
+  !!c && typeof c.id === 'string' && CALENDAR_ID.test(c.id) && typeof c.name === 'string' && c.name.length <= 100 &&
+  typeof c.joinKey === 'string' && c.joinKey.length >= 8 && Number.isSafeInteger(c.keyGen) && (c.keyGen as number) >= 0;
+
 /**
- * This desk's id and the calendar it belongs to, kept in DATA_DIR/desk.json so a desk that
- * restarts comes back as itself. The file holds the join key: it is written for this user only.
+ * This desk's calendar, kept in DATA_DIR/desk.json so a desk that restarts comes back to it. A file
+ * of the previous version is carried over: its calendar keeps the id the old version derived from
+ * the key, so its folder and everything that names it stay as they were. A file that is there but
+ * does not read is never taken for a fresh start (that would make a new calendar and orphan the
+ * old one): it stops the desk with a message saying so.
  */
-export async function loadDesk(dataDir: string): Promise<DeskFile> {
+export async function loadDesk(dataDir: string): Promise<DeskFile & { upgraded: boolean }> {
   const file = join(dataDir, 'desk.json');
+  let text: string;
   try {
-    const desk = JSON.parse(await readFile(file, 'utf8')) as DeskFile;
-    if (typeof desk.peerId === 'string' && /^[A-Za-z0-9_-]{4,64}$/.test(desk.peerId)) return desk;
+    text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 2, calendar: null, upgraded: false };
+    throw err;
   }
-  return { peerId: randomBytes(9).toString('base64url'), calendar: null };
+  let kept: Partial<DeskFile> & Partial<DeskFileV1>;
+  try {
+    kept = JSON.parse(text);
+  } catch (err) {
+    throw new DamagedDeskFile(`${file} is damaged (${(err as Error).message}). It holds this desk's calendar and key: put back a copy (or the one from a backup), or move it away to start this desk afresh.`);
+  }
+  if (kept?.version === 2 && (kept.calendar === null || isCalendar(kept.calendar))) return { version: 2, calendar: kept.calendar ?? null, upgraded: false };
+  if (kept && typeof kept.peerId === 'string' && !('version' in kept)) {
+    const old = kept.calendar;
+    const calendar = old && typeof old.joinKey === 'string' ? { id: legacyCalendarId(old.joinKey), name: String(old.name ?? 'Office').slice(0, 100), joinKey: old.joinKey, keyGen: 0 } : null;
+    return { version: 2, calendar, upgraded: true };
+  }
+  throw new DamagedDeskFile(`${file} is not a desk file this version understands. Move it away to start this desk afresh.`);
 }
 
+/** Written aside, synced and renamed: a crash leaves the old file or the new one, never half of one. Readable by this user only: it holds the key. */
 export async function saveDesk(dataDir: string, desk: DeskFile): Promise<void> {
   await mkdir(dataDir, { recursive: true });
-  await writeFile(join(dataDir, 'desk.json'), `${JSON.stringify(desk, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomic(join(dataDir, 'desk.json'), `${JSON.stringify({ version: 2, calendar: desk.calendar }, null, 2)}\n`, { mode: 0o600 });
 }

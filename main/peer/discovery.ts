@@ -1,120 +1,134 @@
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
+import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
-import { PROTOCOL_VERSION } from './identity.js';
+import { DESK_ID } from '../trust/certificate.js';
+import { CALENDAR_ID, PROTOCOL_VERSION } from '../trust/keys.js';
 
 export const SERVICE_TYPE = 'lansched';
 
 export type Role = 'starting' | 'host' | 'peer' | 'leaving';
 
-/** What one desk announces: never the join key, never a token. */
+/**
+ * What one desk announces over mDNS: where it is and which calendar it belongs to. Never a key,
+ * a token, a person's name or anything that changes with every write. Anyone can announce
+ * anything: a hint is only where a desk might be, until it proves the key over TLS.
+ */
 export interface Announcement {
   calendarId: string;
   calendarName: string;
-  peerId: string;
+  deskId: string;
   role: Role;
-  revision: number;
+  /** The port browsers use; the SRV record carries the desk port. */
+  webPort: number;
 }
 
-/** A desk seen on the LAN. */
-export interface SeenPeer extends Announcement {
-  /** The address the answer came from (more reliable than the names it advertises). */
+export interface Hint extends Announcement {
   address: string;
-  port: number;
-  lastSeen: number;
+  deskPort: number;
+  seen: number;
+}
+
+/** A desk of the previous version (protocol 1), which this one cannot talk to. */
+export interface OutdatedDesk {
+  calendarId: string;
+  name: string;
+  address: string;
+  version: string;
 }
 
 export interface DiscoveryOptions {
+  /** The desk port (SRV). */
   port: number;
   log: Logger;
-  /** How often to ask the LAN again; desks not heard from in three rounds are dropped. */
-  sweepMs?: number;
   /** For tests: bonjour-service options such as `interface`. */
   mdns?: Record<string, unknown>;
+  /** Hints kept at most (the newest win): 1,000 fake announcements cost this much and no more. */
+  maxHints?: number;
 }
 
 export interface Discovery {
   announce(what: Announcement): void;
-  peers(): SeenPeer[];
-  /** Called whenever the set of desks or what they announce changes. */
-  onChange(listener: () => void): void;
+  hints(): Hint[];
+  outdated(): OutdatedDesk[];
+  onChange(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
-const txtOf = (a: Announcement) => ({
-  v: PROTOCOL_VERSION,
-  cal: a.calendarId,
-  name: a.calendarName,
-  peer: a.peerId,
-  role: a.role,
-  rev: String(a.revision),
-});
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** Text from the LAN as it may be shown or printed: no control characters, bounded. */
+export const printable = (value: unknown, max = 80) => String(value ?? '').replace(CONTROL, '').slice(0, max);
 
-function parse(service: Service): SeenPeer | null {
-  const txt = (service.txt ?? {}) as Record<string, unknown>;
+const txtOf = (a: Announcement) => ({ v: String(PROTOCOL_VERSION), cal: a.calendarId, name: a.calendarName, id: a.deskId, role: a.role, web: String(a.webPort) });
+
+const addressOf = (service: Service) => {
   const address = service.referer?.address ?? service.addresses?.find((a) => a.includes('.'));
-  const revision = Number(txt.rev);
-  if (txt.v !== PROTOCOL_VERSION || typeof txt.cal !== 'string' || typeof txt.peer !== 'string' || !address) return null;
-  if (!/^[0-9a-f]{8,64}$/.test(txt.cal) || !/^[A-Za-z0-9_-]{4,64}$/.test(txt.peer)) return null;
+  return address && isIP(address) ? address : null;
+};
+
+const validPort = (p: unknown) => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
+
+/** A hint from an announcement of this version, or null if it is not one. */
+export function parseHint(service: Service, now = Date.now()): Hint | null {
+  const txt = (service.txt ?? {}) as Record<string, unknown>;
+  const address = addressOf(service);
   const role = (['starting', 'host', 'peer', 'leaving'] as const).find((r) => r === txt.role);
-  if (!role || !Number.isSafeInteger(revision) || revision < 0) return null;
-  if (!Number.isInteger(service.port) || service.port <= 0 || service.port > 65535) return null;
-  return {
-    calendarId: txt.cal,
-    calendarName: String(txt.name ?? '').slice(0, 100),
-    peerId: txt.peer,
-    role,
-    revision,
-    address,
-    port: service.port,
-    lastSeen: Date.now(),
-  };
+  const webPort = Number(txt.web);
+  if (txt.v !== String(PROTOCOL_VERSION) || !address || !role) return null;
+  if (typeof txt.cal !== 'string' || !CALENDAR_ID.test(txt.cal) || typeof txt.id !== 'string' || !DESK_ID.test(txt.id)) return null;
+  if (!validPort(service.port) || !validPort(webPort)) return null;
+  return { calendarId: txt.cal, calendarName: printable(txt.name, 100), deskId: txt.id, role, webPort, address, deskPort: service.port, seen: now };
+}
+
+/** An announcement of another protocol version, for the "needs an update" message. */
+function parseOutdated(service: Service): OutdatedDesk | null {
+  const txt = (service.txt ?? {}) as Record<string, unknown>;
+  const address = addressOf(service);
+  if (!address || txt.v === String(PROTOCOL_VERSION) || typeof txt.cal !== 'string' || !CALENDAR_ID.test(txt.cal)) return null;
+  return { calendarId: txt.cal, name: printable(txt.peer ?? txt.id ?? service.name, 64), address, version: printable(txt.v, 8) };
 }
 
 /**
- * mDNS for desks: announces this desk and keeps a live list of the others. bonjour-service
- * never notices a desk that vanished without a goodbye (a crash, a pulled cable), so the list
- * is refreshed by asking again every sweep and expiring desks that stop answering.
+ * mDNS for desks: announces this desk and collects hints of others. Desks watch each other over
+ * their own connections; mDNS only says where a desk might be, so nothing here expires on a timer.
  */
 export function createDiscovery(options: DiscoveryOptions): Discovery {
   const { port, log } = options;
-  const sweepMs = options.sweepMs ?? 1000;
+  const maxHints = options.maxHints ?? 256;
   // The default error callback throws, which would take the whole desk down with the network.
   const bonjour = new Bonjour(options.mdns ?? {}, (err: Error) => log.warn(`mDNS: ${err.message}`));
-  const seen = new Map<string, SeenPeer>();
-  const listeners: (() => void)[] = [];
+  const hints = new Map<string, Hint>();
+  const outdated = new Map<string, OutdatedDesk>();
+  const listeners = new Set<() => void>();
   const changed = () => listeners.forEach((l) => l());
   let service: Service | null = null;
   let announcement: Announcement | null = null;
-  let browser: Browser | null = null;
   let closed = false;
 
   const onUp = (s: Service) => {
-    const peer = parse(s);
-    if (!peer || peer.peerId === announcement?.peerId) return;
-    const before = seen.get(peer.peerId);
-    seen.set(peer.peerId, peer);
-    if (!before || before.role !== peer.role || before.address !== peer.address || before.port !== peer.port || before.revision !== peer.revision) changed();
+    const hint = parseHint(s);
+    if (!hint) {
+      const old = parseOutdated(s);
+      if (old && outdated.size < 64 && !outdated.has(`${old.address}/${old.name}`)) {
+        outdated.set(`${old.address}/${old.name}`, old);
+        changed();
+      }
+      return;
+    }
+    if (hint.deskId === announcement?.deskId) return;
+    const before = hints.get(hint.deskId);
+    hints.delete(hint.deskId); // re-inserted last: the map's order is the age order
+    hints.set(hint.deskId, hint);
+    while (hints.size > maxHints) hints.delete(hints.keys().next().value!);
+    if (!before || before.role !== hint.role || before.address !== hint.address || before.deskPort !== hint.deskPort) changed();
   };
   const onDown = (s: Service) => {
-    const peer = parse(s);
-    if (peer && seen.get(peer.peerId)?.role === peer.role && seen.delete(peer.peerId)) changed();
+    const hint = parseHint(s);
+    if (hint && hints.get(hint.deskId)?.address === hint.address && hints.delete(hint.deskId)) changed();
   };
-  const browse = () => {
-    browser?.stop();
-    // A fresh browser reports every desk that answers as `up`, which is how they stay fresh.
-    browser = bonjour.find({ type: SERVICE_TYPE });
-    browser.on('up', onUp);
-    browser.on('txt-update', onUp);
-    browser.on('down', onDown);
-  };
-  browse();
-  const sweep = setInterval(() => {
-    const stale = Date.now() - 3 * sweepMs - 500;
-    let dropped = false;
-    for (const [id, peer] of seen) if (peer.lastSeen < stale && seen.delete(id)) dropped = true;
-    if (dropped) changed();
-    browse();
-  }, sweepMs);
+  const browser: Browser = bonjour.find({ type: SERVICE_TYPE });
+  browser.on('up', onUp);
+  browser.on('txt-update', onUp);
+  browser.on('down', onDown);
 
   let closing: Promise<void> | null = null;
   return {
@@ -123,18 +137,20 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       const same = announcement && JSON.stringify(txtOf(announcement)) === JSON.stringify(txtOf(what));
       announcement = what;
       if (same) return;
-      // bonjour-service cannot change a TXT record in place: say goodbye, then publish anew.
       service?.stop?.();
-      service = bonjour.publish({ name: `LAN Scheduler ${what.peerId}`, type: SERVICE_TYPE, port, txt: txtOf(what), probe: false });
+      service = bonjour.publish({ name: `LAN Scheduler ${what.deskId.slice(0, 12)}`, type: SERVICE_TYPE, port, txt: txtOf(what), probe: false });
       service.on('error', (err: Error) => log.warn(`mDNS announce: ${err.message}`));
     },
-    peers: () => [...seen.values()],
-    onChange: (listener) => void listeners.push(listener),
+    hints: () => [...hints.values()],
+    outdated: () => [...outdated.values()],
+    onChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         closed = true;
-        clearInterval(sweep);
-        browser?.stop();
+        browser.stop();
         // unpublishAll sends the goodbyes; destroy closes the socket once they are out.
         bonjour.unpublishAll(() => bonjour.destroy(() => resolve()));
       });

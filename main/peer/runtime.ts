@@ -1,296 +1,296 @@
+import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
-import { createTokenAuth } from '../server/auth.js';
-import { createLiveServer, type LiveServer } from '../server/liveServer.js';
+import { createSwitchableAuth } from '../server/auth.js';
+import { createLiveServer, type LiveServer, type LiveServerOptions } from '../server/liveServer.js';
 import { createLowStore } from '../store/lowStore.js';
-import type { Change, Store } from '../store/types.js';
-import { createDiscovery, type Discovery, type Role, type SeenPeer } from './discovery.js';
-import { createSuspects, electHost, keepsHosting, type Candidate } from './election.js';
-import { calendarIdentity, type CalendarIdentity } from './identity.js';
-import { peerRoutes, type PeerStatus } from './peerRoutes.js';
-import { deskRequest, deskUrl, probeDesks } from './deskClient.js';
+import type { Store } from '../store/types.js';
+import { loadOrCreateDeskCertificate, type DeskCertificate } from '../trust/certificate.js';
+import { calendarSecrets, checkJoinKey, newJoinKey } from '../trust/keys.js';
+import type { Channel, DeskInfo } from './channel.js';
+import { defaultTiming, type DeskContext, type Target, type Timing } from './context.js';
+import { openDeskBook } from './deskBook.js';
+import { connectDesk, LinkRefused, startDeskServer, type LinkIdentity, type RefusalKind } from './deskLink.js';
+import { createDiscovery, printable, type Discovery, type Role } from './discovery.js';
 import { createFeed } from './feed.js';
-import { joinHost, type Upstream } from './upstream.js';
+import { createRoles, type RoleEvent, type Roles } from './roles.js';
 
-/** A line-worthy moment in a desk's life, for the CLI's stdout and the desktop's status area. */
-export type RoleEvent =
-  | { kind: 'hosting'; takeover: boolean }
-  | { kind: 'joined'; host: SeenPeer }
-  | { kind: 'host-lost'; host: string }
-  | { kind: 'stepping-down'; host: SeenPeer };
+export type { RoleEvent };
+
+/** A calendar as a desk keeps it: its public id, its name, and the key with its generation (bumped by every key change). */
+export interface CalendarConfig {
+  id: string;
+  name: string;
+  joinKey: string;
+  keyGen: number;
+}
 
 export interface PeerState {
   role: Role;
-  peerId: string;
+  deskId: string;
+  name: string;
   calendar: { id: string; name: string };
-  host: { peerId: string; address: string; port: number } | null;
-  peers: SeenPeer[];
+  /** The desk this one follows (or is joining). */
+  host: { deskId: string; name: string; address: string; webPort: number } | null;
+  /** Who is online: the calendar's desks as the host lists them (this desk first). */
+  desks: { deskId: string; name: string; role: Role; self: boolean }[];
   /** Calendars of other offices (or teams) seen on the LAN: one could join them with their key. */
   otherCalendars: { id: string; name: string }[];
+  /** Desks of this calendar that run an older LAN Scheduler, which this desk cannot talk to. */
+  outdated: { name: string; address: string; version: string }[];
+  /** How far this desk's clock is from the host's (ours minus theirs), when it follows one. */
+  clockSkewMs: number | null;
+  /** A desk of this calendar refused this desk's key as an old one: it needs a new invite. */
+  keyChanged: boolean;
+  /** The SHA-256 fingerprint of this desk's certificate, as browsers show it. */
+  fingerprint: string;
 }
 
 export interface PeerRuntimeOptions {
+  /** The calendar's folder: its store and the desks it has seen. */
   dataDir: string;
-  peerId: string;
-  calendar: { name: string; joinKey: string };
+  /** Where this desk's key and certificate live (one per desk, whatever calendar); default dataDir. */
+  identityDir?: string;
+  calendar: CalendarConfig;
+  /** What colleagues see this desk as, inside the calendar only (never announced). */
+  deskName: string;
   port: number;
+  /** Desks talk on their own port; default port + 1 (0 with port 0). */
+  deskPort?: number;
   bind: string;
   log: Logger;
   pageDir?: string;
   onRole?(event: RoleEvent): void;
-  /** How long a starting desk listens for a host before it decides. */
-  listenMs?: number;
-  sweepMs?: number;
+  /** Keeps the calendar (a new key) where this desk's file is. */
+  saveCalendar(calendar: CalendarConfig): Promise<void>;
+  /** Desks to reach by unicast at start (from an invite), besides mDNS and the desks seen before. */
+  invite?: Target[];
+  timing?: Partial<Timing>;
+  /** For tests: bonjour-service options. */
+  mdns?: Record<string, unknown>;
+  /** Routes with their own authentication on the web port (local control commands). */
+  routes?: LiveServerOptions['routes'];
 }
 
 export interface PeerRuntime {
-  readonly identity: CalendarIdentity;
+  readonly deskId: string;
   readonly port: number;
+  readonly deskPort: number;
   readonly server: LiveServer;
   readonly store: Store;
+  readonly certificate: DeskCertificate;
+  calendar(): CalendarConfig;
+  /** The access token browsers use now (it changes with the key). */
+  browserToken(): string;
   state(): PeerState;
-  /** Called whenever the role, the host or the desks seen change. */
   onState(listener: (state: PeerState) => void): () => void;
+  /** Where desks reach the calendar, for invites: the host first, then this desk. */
+  inviteTargets(): (Target & { deskId: string })[];
+  /** A new key for everyone connected now; old invites stop working. Resolves with the new calendar. */
+  changeKey(): Promise<CalendarConfig>;
   /** Leaves the calendar: a host hands over to the best desk first, then everyone says goodbye. */
   close(): Promise<void>;
 }
 
-const SUSPECT_MS = 10_000;
-const WAIT_FOR_HOST_MS = 4000;
+/** This machine's LAN addresses, IPv4 first: where other desks can reach it. */
+export function lanAddresses(): string[] {
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal && !a.address.startsWith('fe80'));
+  return [...all.filter((a) => a.family === 'IPv4'), ...all.filter((a) => a.family !== 'IPv4')].map((a) => a.address).slice(0, 8);
+}
 
 /**
- * One desk of a calendar: a live server over its own store, mDNS, and the rules that make
- * exactly one desk the host. Every desk writes to its own store first (so whatever a desk
- * acknowledged is on its own disk) and follows the host; the host merges what desks send.
+ * One desk of a calendar: a live server over its own store, a desk port where desks that prove the
+ * key talk to it, mDNS hints of where others might be, and the roles (see roles.ts). Every desk
+ * writes to its own store first, so whatever a desk acknowledged is on its own disk.
  */
 export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntime> {
-  const { log, peerId } = options;
-  const identity = calendarIdentity(options.calendar.name, options.calendar.joinKey);
-  const store = await createLowStore({ dir: options.dataDir, log });
-  let role: Role = 'starting';
-  let host: SeenPeer | null = null;
-  let upstream: Upstream | null = null;
-  const suspects = createSuspects(() => schedule(), SUSPECT_MS);
-  let closing: Promise<void> | null = null;
-  // Coalesced: a burst of mDNS answers is one update for the window.
+  const { log } = options;
+  const certificate = await loadOrCreateDeskCertificate(options.identityDir ?? options.dataDir, log);
+  const deskId = certificate.deskId;
+  let calendar = { ...options.calendar };
+  let secrets = calendarSecrets(calendar.joinKey);
+  let keyChanged = false;
+  // The roles come last (they need everything below), but the clock asks them for the host's offset.
+  let roles: Roles | undefined;
+  const timing: Timing = { ...defaultTiming(() => Date.now() + offset()), ...options.timing };
+  const store = await createLowStore({ dir: options.dataDir, log, now: timing.now });
+  const book = await openDeskBook(options.dataDir, deskId, log);
+  const auth = createSwitchableAuth(secrets.browserToken);
   const feed = createFeed(() => runtime.state());
-  const notify = feed.notify;
+  const server = createLiveServer({ store, auth, log, pageDir: options.pageDir, tls: certificate, routes: options.routes, onLocalChanges: (c) => roles?.local(c) });
 
-  // A desk that follows (or followed, until a new host is chosen) reports how far it got in its
-  // host's revisions: the measure every follower of that host shares for the election.
-  let followed = 0;
-  const revision = () => {
-    if (upstream) followed = upstream.hostRevision();
-    return role === 'host' || role === 'starting' ? store.revision() : followed;
+  const info = (): DeskInfo => {
+    const host = roles!.host();
+    return {
+      deskId,
+      name: options.deskName,
+      role: roles!.role(),
+      host: host && { deskId: host.deskId, addresses: host.addresses, deskPort: host.deskPort },
+      addresses: lanAddresses(),
+      deskPort,
+      webPort: port,
+      revision: roles!.following()?.hostRevision() ?? store.revision(),
+    };
   };
-  // Local writes made while this desk follows no host (or is still joining one): the next join's
-  // full hand-over covers them too, but they are also sent as soon as a host is there.
-  let unsent: Change[] = [];
-  const sendLocal = (changes: Change[]) => {
-    if (upstream) return upstream.push(changes);
-    if (role !== 'host' && unsent.length < 10_000) unsent.push(...changes);
-  };
-  const status = (): PeerStatus => ({ peerId, calendarId: identity.id, role, revision: revision(), storeId: store.storeId });
+  const me: LinkIdentity = { cert: certificate, calendar: () => ({ id: calendar.id, deskSecret: secrets.deskSecret, keyGen: calendar.keyGen }), info };
+  function offset(): number {
+    return roles?.following()?.channel.clockOffset() ?? 0;
+  }
 
-  let server: LiveServer;
-  server = createLiveServer({
-    store,
-    auth: createTokenAuth(identity.token),
-    log,
-    pageDir: options.pageDir,
-    onLocalChanges: sendLocal,
-    peerRoutes: peerRoutes({
-      store,
-      announce: (changes) => server.announce(changes),
-      status,
-      handover: async (from) => {
-        // Copy what the leaving host has that this desk may not, then host.
-        await pullFrom(from);
-        becomeHost(true);
-      },
-    }),
-  });
+  // Refusals are reported once per desk and kind; a desk that failed the proof is never asked again.
+  const reported = new Set<string>();
+  const untrusted = new Set<string>();
+  const refused = (kind: RefusalKind, who: string | null | undefined, address: string, message?: string) => {
+    const key = `${kind}:${who ?? address}`;
+    if (kind === 'proof' || kind === 'pin') untrusted.add(`${who}@${address}`);
+    if (kind === 'key-changed' && who && book.get(who)) {
+      keyChanged = true;
+      feed.notify();
+    }
+    if (reported.has(key) || kind === 'unreachable' || kind === 'timeout') return;
+    reported.add(key);
+    log.warn(`ignoring desk ${who ? who.slice(0, 8) : '?'} at ${printable(address, 60)}: ${message ?? kind}`);
+  };
+  const connect = async (target: Target, timeoutMs = timing.handshakeMs): Promise<Channel | null> => {
+    const addresses = target.addresses.filter((a) => !untrusted.has(`${target.deskId}@${a}`)).slice(0, 4);
+    const attempts = addresses.map((address) =>
+      connectDesk({ address, port: target.deskPort, deskId: target.deskId }, me, { ...timing, handshakeMs: timeoutMs }, log).catch((err) => {
+        if (err instanceof LinkRefused) refused(err.kind, err.deskId ?? target.deskId, address, err.message);
+        throw err;
+      }),
+    );
+    const first = await Promise.any(attempts).catch(() => null);
+    // The others that got through as well are not needed.
+    for (const attempt of attempts) void attempt.then((c) => c !== first && c.close('another address answered first'), () => undefined);
+    if (first) book.note([{ deskId: first.peer.deskId, name: first.peer.name, addresses: [first.remoteAddress, ...first.peer.addresses], deskPort: first.peer.deskPort }]);
+    return first;
+  };
+
+  const ctx: DeskContext = { log, store, me, timing, book, connect, announce: (changes) => server.announce(changes) };
+  const active = (roles = createRoles(ctx, {
+    onRole: (event) => options.onRole?.(event),
+    changed: () => {
+      announce();
+      feed.notify();
+    },
+    targets: () => [
+      ...(options.invite ?? []),
+      ...discovery.hints().filter((h) => h.calendarId === calendar.id && !untrusted.has(`${h.deskId}@${h.address}`)).map((h) => ({ deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort })),
+      ...book.all().map((d) => ({ deskId: d.deskId, addresses: d.addresses, deskPort: d.deskPort })),
+    ],
+    adoptKey,
+    changeKey: () => runtime.changeKey(),
+  }));
+
   let port: number;
   try {
     ({ port } = await server.listen(options.port, options.bind));
   } catch (err) {
-    await store.close();
+    await Promise.all([store.close(), book.close()]);
     throw err;
   }
-  const discovery: Discovery = createDiscovery({ port, log, sweepMs: options.sweepMs });
-  const announce = () => {
-    discovery.announce({ calendarId: identity.id, calendarName: identity.name, peerId, role, revision: revision() });
-    notify();
-  };
-  announce();
-
-  const urlOf = deskUrl;
-  const call = (url: string, path: string, body?: unknown, timeoutMs = 1500) => deskRequest(url + path, identity.token, timeoutMs, body);
-  const pullFrom = async (url: string) => {
-    const state = (await call(url, '/api/v1/peer/state', undefined, 10_000)) as { changes: never[] };
-    server.announce(await store.merge(state.changes));
-  };
-  const mine = () =>
-    discovery
-      .peers()
-      .filter((p) => p.calendarId === identity.id && !suspects.has(p.peerId));
-
-  const becomeHost = (takeover: boolean) => {
-    upstream?.close();
-    upstream = null;
-    unsent = [];
-    host = null;
-    role = 'host';
-    announce();
-    options.onRole?.({ kind: 'hosting', takeover });
-  };
-
-  const join = async (target: SeenPeer) => {
-    upstream?.close();
-    upstream = null;
-    role = 'peer';
-    host = target;
-    announce();
-    try {
-      upstream = await joinHost({
-        hostUrl: urlOf(target),
-        token: identity.token,
-        store,
-        announce: (changes) => server.announce(changes),
-        log,
-        onLost: () => {
-          if (closing || host?.peerId !== target.peerId) return;
-          revision();
-          upstream = null;
-          options.onRole?.({ kind: 'host-lost', host: target.peerId });
-          // It may be handing over or restarting: only suspect it if it is still silent.
-          suspects.add(target.peerId);
-          host = null;
-          schedule();
-        },
-      });
-      if (host?.peerId !== target.peerId) return upstream?.close();
-      upstream.push(unsent.splice(0));
-      announce();
-      options.onRole?.({ kind: 'joined', host: target });
-    } catch (err) {
-      log.warn(`could not join ${urlOf(target)}: ${(err as Error).message}`);
-      suspects.add(target.peerId);
-      host = null;
-      schedule();
-    }
-  };
-
-  const probe = (peers: SeenPeer[]) => probeDesks(peers, identity, (id) => suspects.add(id));
-
-  /** Looks at the LAN and takes the role the rules give: join the host, or host. */
-  const decide = async () => {
-    // A host suspected after a failed join may be back (a healed partition): ask it again.
-    const suspectedHosts = discovery
-      .peers()
-      .filter((p) => p.calendarId === identity.id && p.role === 'host' && suspects.has(p.peerId));
-    for (const back of await probe(suspectedHosts)) suspects.clear(back.peerId);
-    const peers = mine();
-    const hosts = peers.filter((p) => p.role === 'host');
-    if (role === 'host') {
-      const other = hosts.find((h) => !keepsHosting(peerId, h.peerId));
-      if (other) {
-        options.onRole?.({ kind: 'stepping-down', host: other });
-        await join(other);
-      }
-      return;
-    }
-    if (role === 'peer' && host && upstream && hosts.some((h) => h.peerId === host!.peerId)) return;
-    if (hosts.length > 0) {
-      // Of several hosts (a healed partition), the one that keeps hosting.
-      const target = hosts.reduce((a, b) => (keepsHosting(a.peerId, b.peerId) ? a : b));
-      if (host?.peerId !== target.peerId || !upstream) await join(target);
-      return;
-    }
-    const candidates = await probe(peers.filter((p) => p.role !== 'leaving'));
-    const live = candidates.find((c) => c.peer.role === 'host');
-    if (live) return join(live.peer);
-    const winner = electHost([{ peerId, revision: revision() }, ...candidates]);
-    if (!winner || winner.peerId === peerId) return becomeHost(role !== 'starting');
-    // Someone else should host: give it a moment to say so, then look again without it.
-    waitingFor = winner.peerId;
-    setTimeout(() => {
-      if (waitingFor === winner.peerId && role !== 'host' && !upstream) {
-        suspects.add(winner.peerId);
-        schedule();
-      }
-    }, WAIT_FOR_HOST_MS).unref();
-  };
-  let waitingFor: string | null = null;
-
-  // One decision at a time; anything that happens meanwhile asks for one more.
-  let deciding: Promise<void> | null = null;
-  let again = false;
-  const schedule = () => {
-    if (closing) return;
-    if (deciding) {
-      again = true;
-      return;
-    }
-    deciding = (async () => {
-      do {
-        again = false;
-        await decide().catch((err) => log.warn(`deciding the host: ${(err as Error).message}`));
-      } while (again && !closing);
-      deciding = null;
-    })();
-  };
-  // A desk that comes back into view (a healed partition, a restart) is worth trusting again at once.
-  let inView = new Set<string>();
-  discovery.onChange(() => {
-    const now = new Set(discovery.peers().map((p) => p.peerId));
-    for (const id of now) if (!inView.has(id)) suspects.clear(id);
-    inView = now;
-    notify();
-    if (role !== 'starting') schedule();
+  const deskServer = await startDeskServer({
+    port: options.deskPort ?? (options.port === 0 ? 0 : port + 1),
+    bind: options.bind,
+    me,
+    timing,
+    log,
+    onChannel: (channel) => active.accept(channel),
+    onRefused: (kind, who, address) => refused(kind, who, address, `it tried to connect and failed: ${kind}`),
+  }).catch(async (err) => {
+    await server.close();
+    await Promise.all([store.close(), book.close()]);
+    throw err;
   });
-  const listening = setTimeout(schedule, options.listenMs ?? 1500);
-  // mDNS only reports changes; a periodic look catches what it cannot (a suspect reachable again).
-  const recheck = setInterval(() => role !== 'starting' && schedule(), 3000);
+  const deskPort = deskServer.port;
 
+  const discovery: Discovery = createDiscovery({ port: deskPort, log, mdns: options.mdns });
+  const announce = () => discovery.announce({ calendarId: calendar.id, calendarName: calendar.name, deskId, role: active.role(), webPort: port });
+  const reportedOutdated = new Set<string>();
+  discovery.onChange(() => {
+    for (const old of discovery.outdated()) {
+      if (old.calendarId !== calendar.id || reportedOutdated.has(`${old.address}/${old.name}`)) continue;
+      reportedOutdated.add(`${old.address}/${old.name}`);
+      log.warn(`desk ${old.name} at ${old.address} runs an older LAN Scheduler (protocol ${old.version}): update it to share this calendar`);
+    }
+    for (const h of discovery.hints()) {
+      if (h.calendarId === calendar.id && h.role === 'host' && h.deskId !== deskId) active.hostSeen({ deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort });
+    }
+    feed.notify();
+  });
+  announce();
+  const listening = setTimeout(() => void active.start(), timing.listenMs);
+
+  async function adoptKey(key: string, keyGen: number) {
+    if (keyGen <= calendar.keyGen) return;
+    checkJoinKey(key);
+    const next = { ...calendar, joinKey: key, keyGen };
+    await options.saveCalendar(next);
+    calendar = next;
+    secrets = calendarSecrets(key);
+    auth.swap(secrets.browserToken);
+    keyChanged = false;
+    log.info(`the calendar's key was changed (generation ${keyGen}): earlier invites no longer work`);
+    feed.notify();
+  }
+
+  let closing: Promise<void> | null = null;
   const runtime: PeerRuntime = {
-    identity,
+    deskId,
     port,
+    deskPort,
     server,
     store,
+    certificate,
+    calendar: () => calendar,
+    browserToken: () => secrets.browserToken,
     onState: feed.subscribe,
     state() {
-      const seen = discovery.peers();
+      const host = active.host();
+      const listed = active.desks();
       const others = new Map<string, string>();
-      for (const p of seen) if (p.calendarId !== identity.id) others.set(p.calendarId, p.calendarName);
+      for (const h of discovery.hints()) if (h.calendarId !== calendar.id) others.set(h.calendarId, h.calendarName);
+      const offsetMs = active.following()?.channel.clockOffset() ?? null;
       return {
-        role,
-        peerId,
-        calendar: { id: identity.id, name: identity.name },
-        host: host && { peerId: host.peerId, address: host.address, port: host.port },
-        peers: seen.filter((p) => p.calendarId === identity.id),
+        role: active.role(),
+        deskId,
+        name: options.deskName,
+        calendar: { id: calendar.id, name: calendar.name },
+        host: host && { deskId: host.deskId, name: host.name, address: host.addresses[0] ?? '', webPort: host.webPort },
+        desks: [
+          { deskId, name: options.deskName, role: active.role(), self: true },
+          ...listed.filter((d) => d.deskId !== deskId).map((d) => ({ deskId: d.deskId, name: d.name, role: d.role, self: false })),
+        ],
         otherCalendars: [...others].map(([id, name]) => ({ id, name })),
+        outdated: discovery.outdated().filter((o) => o.calendarId === calendar.id).map(({ name, address, version }) => ({ name, address, version })),
+        clockSkewMs: offsetMs === null ? null : Math.round(-offsetMs),
+        keyChanged,
+        fingerprint: certificate.fingerprint,
       };
+    },
+    inviteTargets() {
+      const host = active.host();
+      const self = { deskId, addresses: lanAddresses(), deskPort };
+      return host ? [{ deskId: host.deskId, addresses: host.addresses, deskPort: host.deskPort }, self] : [self];
+    },
+    async changeKey() {
+      if (active.role() === 'host' || !active.following()) {
+        const keyGen = calendar.keyGen + 1;
+        await adoptKey(newJoinKey(), keyGen);
+        const { told, failed } = await active.rekeyFollowers(calendar.joinKey, keyGen);
+        log.info(`gave the new key to ${told} desk${told === 1 ? '' : 's'}${failed ? `; ${failed} did not answer and need a new invite` : ''}`);
+      } else {
+        await active.requestRekey();
+      }
+      return calendar;
     },
     close() {
       closing ??= (async () => {
         clearTimeout(listening);
-        clearInterval(recheck);
-        suspects.close();
-        while (deciding) await deciding;
-        if (role === 'host') {
-          role = 'leaving';
-          announce();
-          const successor = electHost(await probe(mine().filter((p) => p.role === 'peer')));
-          if (successor) {
-            await call(urlOf((successor as Candidate & { peer: SeenPeer }).peer), '/api/v1/peer/handover', { port }, 15_000).catch((err) =>
-              log.warn(`hand-over to ${successor.peerId} failed: ${(err as Error).message}`),
-            );
-          }
-        }
-        upstream?.close();
+        await active.close();
         await discovery.close();
+        await deskServer.close();
         await server.close();
-        await store.close();
+        await Promise.all([store.close(), book.close()]);
       })();
       return closing;
     },

@@ -44,3 +44,17 @@ export function createTokenAuth(token: string): TokenAuth {
     },
   };
 }
+
+/** Token auth whose token can be replaced (a key change): from then on only the new one, and keys signed with it, are accepted. */
+export function createSwitchableAuth(token: string): TokenAuth & { swap(token: string): void } {
+  let current = createTokenAuth(token);
+  return {
+    checkToken: (candidate) => current.checkToken(candidate),
+    issueKey: () => current.issueKey(),
+    checkKey: (key) => current.checkKey(key),
+    feedSecret: () => current.feedSecret(),
+    swap(next) {
+      current = createTokenAuth(next);
+    },
+  };
+}

@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { calendarAppRoutes } from '../dav/calendarApps.js';
 import type { Logger } from '../log.js';
-import type { Change, Store, VersionedChange } from '../store/types.js';
+import type { Change, Store } from '../store/types.js';
 import type { TokenAuth } from './auth.js';
 import { dataRoutes } from './dataRoutes.js';
 import { liveValue } from './entities.js';
@@ -16,6 +14,7 @@ import { createSocketHub } from './socketHub.js';
 import { syncMethods, syncRoutes } from './syncRoutes.js';
 import { storeErrorAnswer } from './storeErrors.js';
 import { limits } from './validate.js';
+import { createWebFront, type WebFront } from './webFront.js';
 
 export interface LiveServerOptions {
   store: Store;
@@ -29,8 +28,15 @@ export interface LiveServerOptions {
   allowedOrigins?: readonly string[];
   heartbeatMs?: number;
   maxBufferedBytes?: number;
-  /** Routes for other desks, mounted at /api/v1/peer behind the token, with a larger body limit. */
-  peerRoutes?: express.Router;
+  /**
+   * The desk's certificate: LAN clients get HTTPS with it on the same port, and plain HTTP from the
+   * LAN is refused (or, for a page load, redirected). Without it only plain HTTP is served.
+   */
+  tls?: { cert: string; key: string } | null;
+  /** Names this host answers to besides its addresses and host name (the Host allow-list). */
+  hostNames?: readonly string[];
+  /** Routes with their own authentication (local control commands), mounted before the token check. */
+  routes?: readonly express.Router[];
   /** Called with every change this server's own REST writes made, once durable and announced. */
   onLocalChanges?: (changes: Change[]) => void;
   /** The address other devices reach this desk at (https://LAN-ADDRESS:PORT), for the feed URLs the page shows. */
@@ -80,11 +86,6 @@ export function pageApp(): express.Express {
 }
 
 const PROTECTED = ['/api/v1', '/events', '/gantt', '/calendars'];
-/** The live channel on which desks follow a host: `{rev, storeId, change}` for every change. */
-export const REPLICATION = 'replication';
-/** A desk hands over its whole calendar when it joins: far more than one event. */
-const PEER_BODY_BYTES = 64 * 1024 * 1024;
-const versioned = ({ rev: _rev, ...change }: Change): VersionedChange => change;
 
 /** The live-update host: REST for Scheduler, Gantt and calendars, the socket hub, and the page, on one port. */
 export function createLiveServer(options: LiveServerOptions): LiveServer {
@@ -98,15 +99,11 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     heartbeatMs: options.heartbeatMs,
     maxBufferedBytes: options.maxBufferedBytes,
   });
-  // After the writer's answer has gone out: its reply should not wait for a fan-out to every desk.
-  // Pages get the protocol's messages; desks following this one get the versioned change.
+  // After the writer's answer has gone out: its reply should not wait for the fan-out.
   const announce = (changes: Change[]) => {
     if (changes.length === 0) return;
     setImmediate(() => {
-      for (const change of changes) {
-        hub.publish(change.entity, liveValue(change));
-        hub.publish(REPLICATION, { rev: change.rev, storeId: store.storeId, change: versioned(change) });
-      }
+      for (const change of changes) hub.publish(change.entity, liveValue(change));
     });
   };
   // What this server writes (REST, CalDAV, import) is announced to pages and handed to desks the same way.
@@ -131,9 +128,12 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     }
     next();
   };
-  if (options.peerRoutes) {
-    app.use('/api/v1/peer', requireToken, jsonOnly, express.json({ limit: PEER_BODY_BYTES, strict: true }), options.peerRoutes);
-  }
+  // Desks talk to each other on their own port, after proving the key: whoever reaches for desk
+  // routes here (a browser token, a desk of the previous version) is told no.
+  for (const router of options.routes ?? []) app.use(router);
+  app.use('/api/v1/peer', () => {
+    throw new HttpError(403, 'desk routes are not served to browsers: desks talk on the desk port, after proving the key');
+  });
   app.use(calendarAppRoutes({ store, auth, log, onChanges: localChanges, publicBaseUrl: options.publicBaseUrl }));
   app.use(PROTECTED, requireToken, jsonOnly, express.json({ limit: limits.bodyBytes, strict: true }));
   app.use(syncRoutes(store, auth, methods));
@@ -153,24 +153,14 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   };
   app.use(onError);
 
-  let server: Server | null = null;
+  let front: WebFront | null = null;
   let closing: Promise<void> | null = null;
   return {
     app,
     listen(port = 0, host = '127.0.0.1') {
-      if (server) return Promise.reject(new Error('already listening'));
-      const http = (server = createServer(app));
-      http.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
-      http.on('clientError', (_err, socket) => socket.destroy());
-      return new Promise((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(port, host, () => {
-          http.off('error', reject);
-          http.on('error', (err) => log.error(`http server: ${err.message}`));
-          const address = http.address() as AddressInfo;
-          resolve({ port: address.port, host: address.address });
-        });
-      });
+      if (front) return Promise.reject(new Error('already listening'));
+      front = createWebFront({ handler: app, onUpgrade: hub.handleUpgrade, tls: options.tls, log, names: options.hostNames });
+      return front.listen(port, host);
     },
     publish: (name, value, options) => hub.publish(name, value, options),
     announce,
@@ -178,12 +168,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     close() {
       closing ??= (async () => {
         await hub.close();
-        if (!server) return;
-        const http = server;
-        await new Promise<void>((resolve) => {
-          http.close(() => resolve());
-          http.closeAllConnections();
-        });
+        await front?.close();
       })();
       return closing;
     },

@@ -1,9 +1,9 @@
 // The LAN benchmark: failover, hand-over, return and healing times of desks in network namespaces.
 // Needs root (namespaces); prints one JSON line. Run with `npm run bench:lan`.
+import { capture, captureUnavailable } from '../helpers/capture.js';
 import { desks, replicas, type Desk } from '../helpers/desks.js';
 import { createLan, netnsUnavailable } from '../helpers/netns.js';
 
-const OFFICE = { name: 'Office', joinKey: 'office-join-key-for-the-lan-bench' };
 const anEvent = (text: string) => ({ text, start_date: '2026-03-02 10:00', end_date: '2026-03-02 11:00' });
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<number> {
@@ -40,11 +40,10 @@ const converged = async (list: Desk[], acked: string[]) => {
 };
 const hosts = (list: Desk[]) => list.filter((d) => d.role() === 'host');
 
-async function main() {
-  const unavailable = await netnsUnavailable();
-  if (unavailable) return console.log(JSON.stringify({ skipped: unavailable }));
+/** Failover, return, hand-over and healing of three desks. */
+async function failoverBench(): Promise<Record<string, unknown>> {
   const lan = await createLan({ peers: 3 });
-  const office = desks(lan, OFFICE);
+  const office = desks(lan);
   const result: Record<string, unknown> = {};
   try {
     const started = Date.now();
@@ -109,11 +108,93 @@ async function main() {
       return views[0]!.join() === views[1]!.join();
     });
     result.healToOneCalendarMs = Date.now() - healAt;
-    console.log(JSON.stringify({ lan: result, node: process.version }));
+    return result;
   } finally {
     await office.cleanup();
     await lan.destroy();
   }
+}
+
+/** A cable pulled from the host: no reset, no goodbye; how long until the others agree on a new host. */
+async function cablePullBench(): Promise<Record<string, unknown>> {
+  const lan = await createLan({ peers: 4 });
+  const office = desks(lan);
+  try {
+    const list: Desk[] = [];
+    for (let i = 0; i < 4; i++) {
+      const d = await office.start(i);
+      await until(`desk ${i} to settle`, () => d.role() === (i === 0 ? 'host' : 'peer'));
+      list.push(d);
+    }
+    const [host, ...rest] = list as [Desk, ...Desk[]];
+    const before = rest.map((d) => d.roles().length);
+    await lan.unplug(host.index);
+    const pulledAt = Date.now();
+    await until('the others to agree on a new host', () => {
+      const moved = rest.every((d, i) => d.roles().length > before[i]!);
+      const newHosts = hosts(rest);
+      return moved && newHosts.length === 1 && rest.every((d) => d === newHosts[0] || (d.role() === 'peer' && d.roles().at(-1)!.includes(newHosts[0]!.address)));
+    });
+    return { cablePulledToAgreementMs: Date.now() - pulledAt };
+  } finally {
+    await office.cleanup();
+    await lan.destroy();
+  }
+}
+
+/** mDNS packets on the switch while N desks of one calendar sit idle, and while one write a second goes on. */
+async function quietBench(count: number): Promise<Record<string, unknown>> {
+  const lan = await createLan({ peers: count });
+  const office = desks(lan);
+  const windowMs = 20_000;
+  try {
+    const first = await office.start(0);
+    await until('the first host', () => first.role() === 'host');
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => office.start(i + 1)));
+    const lastStarted = Date.now();
+    await until(`${count - 1} desks to join`, () => rest.every((d) => d.role() === 'peer'), 120_000);
+    const all = [first, ...rest];
+    const rate = async (during?: () => Promise<void>) => {
+      const cap = await capture(lan.bridge, 'udp port 5353');
+      try {
+        const started = Date.now();
+        if (during) await during();
+        await new Promise((r) => setTimeout(r, Math.max(0, windowMs - (Date.now() - started))));
+        const { packets, bytes } = await cap.summary();
+        return { packetsPerSecond: +(packets / (windowMs / 1000)).toFixed(2), bytesPerSecond: Math.round(bytes / (windowMs / 1000)) };
+      } finally {
+        await cap.close();
+      }
+    };
+    await new Promise((r) => setTimeout(r, Math.max(0, lastStarted + 30_000 - Date.now())));
+    const idle = await rate();
+    const writing = await rate(async () => {
+      for (let n = 0; n < windowMs / 1000; n++) {
+        const tick = Date.now();
+        await all[n % all.length]!.write('POST', '/events', anEvent(`quiet-${n}`)).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - tick))));
+      }
+    });
+    return { desks: count, idle, oneWritePerSecond: writing };
+  } finally {
+    await office.cleanup();
+    await lan.destroy();
+  }
+}
+
+/** `npm run bench:lan [-- failover,cable,quiet]`: every part by default. */
+async function main() {
+  const unavailable = await netnsUnavailable();
+  if (unavailable) return console.log(JSON.stringify({ skipped: unavailable }));
+  const parts = new Set((process.argv[2] ?? 'failover,cable,quiet').split(','));
+  const lan: Record<string, unknown> = {};
+  if (parts.has('failover')) Object.assign(lan, await failoverBench());
+  if (parts.has('cable')) Object.assign(lan, await cablePullBench());
+  if (parts.has('quiet')) {
+    const why = captureUnavailable();
+    lan.mdns = why ? { skipped: why } : [await quietBench(10), await quietBench(20)];
+  }
+  console.log(JSON.stringify({ lan, node: process.version }));
 }
 
 main().catch((err) => {

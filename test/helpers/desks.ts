@@ -1,11 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calendarIdentity } from '../../main/peer/identity.js';
-import { CLI, request, within, type Run } from './hostProcess.js';
+import { formatDeskInvite } from '../../main/trust/invite.js';
+import { calendarSecrets, newCalendarId, newJoinKey } from '../../main/trust/keys.js';
+import { CLI, request, within, type Answer, type Run } from './hostProcess.js';
 import type { Lan } from './netns.js';
 
 export const PORT = 3210;
+export const DESK_PORT = 3211;
 
 export interface Desk {
   index: number;
@@ -18,29 +20,41 @@ export interface Desk {
   roles(): string[];
   /** The latest role: 'host', 'peer' or 'starting'. */
   role(): 'host' | 'peer' | 'starting';
+  /** The desk's id, from its first line. */
+  deskId(): string | undefined;
+  /** The last desk invite it printed. */
+  invite(): string | undefined;
   events(): Promise<{ id: string; text: string }[]>;
-  write(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: any }>;
+  write(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Answer>;
 }
 
 const ROLE_LINE = /^(taking over: hosting|hosting|joined|host .* is gone|stepping down).*$/gm;
 
-/** Desks of one calendar, each a `npm run host -- --advertise` process in its own namespace. */
-export function desks(lan: Lan, calendar: { name: string; joinKey: string }) {
+/** A calendar made up front, as its first desk would have made it: id, name, key. */
+export function newCalendar(name = 'Office') {
+  return { id: newCalendarId(), name, joinKey: newJoinKey(), keyGen: 0 };
+}
+
+export type Calendar = ReturnType<typeof newCalendar>;
+
+/** Desks of one calendar, each a `npm run host -- --advertise` process in its own namespace, over https. */
+export function desks(lan: Lan, calendar: Calendar = newCalendar()) {
   const started: Desk[] = [];
   const folders: string[] = [];
-  const token = calendarIdentity(calendar.name, calendar.joinKey).token;
+  const token = calendarSecrets(calendar.joinKey).browserToken;
+  // An invite that names the calendar and no desk: every desk finds the others by mDNS.
+  const bare = formatDeskInvite({ calendar, desks: [] });
   return {
+    calendar,
     token,
-    async start(index: number, options: { dir?: string; joinKey?: string } = {}): Promise<Desk> {
+    async start(index: number, options: { dir?: string; args?: string[]; token?: string } = {}): Promise<Desk> {
       const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `lansched-desk${index}-`)));
       if (!options.dir) folders.push(dir);
       const peer = lan.peers[index]!;
-      const joinKey = options.joinKey ?? calendar.joinKey;
-      const run = lan.exec(peer.ns, process.execPath, [
-        CLI, '--advertise', '--calendar', calendar.name, '--join-key', joinKey, '--data-dir', dir, '--port', String(PORT),
-      ]);
-      const base = `http://${peer.address}:${PORT}`;
-      const deskToken = calendarIdentity(calendar.name, joinKey).token;
+      const args = options.args ?? ['--invite', bare];
+      const run = lan.exec(peer.ns, process.execPath, [CLI, '--advertise', ...args, '--name', `desk${index}`, '--data-dir', dir, '--port', String(PORT)]);
+      const base = `https://${peer.address}:${PORT}`;
+      const deskToken = options.token ?? token;
       const roles = () => run.stdout().match(ROLE_LINE) ?? [];
       const desk: Desk = {
         index,
@@ -54,6 +68,8 @@ export function desks(lan: Lan, calendar: { name: string; joinKey: string }) {
           const last = roles().at(-1) ?? '';
           return /^(taking over: )?hosting/.test(last) ? 'host' : /^joined/.test(last) ? 'peer' : 'starting';
         },
+        deskId: () => /LAN Scheduler desk ([a-z2-7]{32}) /.exec(run.stdout())?.[1],
+        invite: () => [...run.stdout().matchAll(/invite for desks: (\S+)/g)].at(-1)?.[1],
         async events() {
           const res = await request(base, 'GET', '/events', deskToken, undefined, 3000);
           if (res.status !== 200) throw new Error(`${base}/events answered ${res.status}`);

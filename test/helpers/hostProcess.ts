@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 // The built host, exactly as `npm run host` runs it: `npm test` builds it first.
 export const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
-export const READY = /LAN Scheduler host ready at (http:\/\/\S+?)\/ · invite for browsers: (\S+)/;
+export const READY = /LAN Scheduler host ready at (https?:\/\/\S+?)\/ · invite for browsers: (\S+)/;
 
 export interface Exit {
   code: number | null;
@@ -123,17 +125,59 @@ export async function stop(host: Run, signal: NodeJS.Signals = 'SIGTERM'): Promi
   return within(host.closed, 15_000, `the host to exit on ${signal}`);
 }
 
-/** `json` stays undefined for an answer that is not JSON, so a test can still look at a page's type and text. */
-export async function request(base: string, method: string, path: string, token?: string, body?: unknown, timeoutMs = 10_000) {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+export interface Answer {
+  status: number;
+  type: string;
+  text: string;
+  json: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * One request, http or https. Desks on a LAN answer https with their own self-signed certificate:
+ * the test accepts it as a browser would after its warning, or, with `fingerprint`, only that one.
+ * `json` stays undefined for an answer that is not JSON, so a test can still look at a page's type and text.
+ */
+export function request(
+  base: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+  timeoutMs = 10_000,
+  extra: { headers?: Record<string, string>; fingerprint?: string } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...extra.headers };
   if (token !== undefined) headers['Remote-Token'] = token;
-  const res = await fetch(base + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
+  const url = new URL(base + path);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method,
+        headers: { ...headers, ...(payload !== undefined && { 'Content-Length': Buffer.byteLength(payload) }) },
+        timeout: timeoutMs,
+        rejectUnauthorized: false,
+        checkServerIdentity: (_host: string, cert: { fingerprint256: string }) =>
+          extra.fingerprint && cert.fingerprint256 !== extra.fingerprint ? new Error(`not the certificate ${extra.fingerprint}`) : undefined,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          const type = String(res.headers['content-type'] ?? '');
+          try {
+            resolve({ status: res.statusCode!, type, text, json: type.includes('json') ? JSON.parse(text) : undefined, headers: res.headers });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
   });
-  const text = await res.text();
-  const type = res.headers.get('content-type') ?? '';
-  return { status: res.status, type, text, json: type.includes('json') ? JSON.parse(text) : undefined };
 }

@@ -35,6 +35,12 @@ export interface Lan {
   split(groupB: number[]): Promise<void>;
   /** Undoes `split`; harmless when the LAN is whole. */
   heal(): Promise<void>;
+  /** Pulls a peer's cable: its port on the bridge goes down, so its packets vanish without a reset. */
+  unplug(index: number): Promise<void>;
+  plug(index: number): Promise<void>;
+  /** Drops every mDNS packet between peers (a network that blocks multicast); `allowMulticast` undoes it. */
+  blockMulticast(): Promise<void>;
+  allowMulticast(): Promise<void>;
   /** Kills every child started by `exec` and removes every namespace, veth, bridge and rule; safe to call twice. */
   destroy(): Promise<void>;
 }
@@ -232,7 +238,31 @@ export async function createLan({ peers: count }: { peers: number }): Promise<La
 
     const heal = () => remove('nft', ['delete', 'table', 'bridge', table]);
 
-    return { peers, bridge, bridgeAddress: `10.231.${x}.254`, exec, split, heal, destroy };
+    const mdnsTable = `lanmdns${x}`;
+    undo.push(() => remove('nft', ['delete', 'table', 'bridge', mdnsTable]));
+    const blockMulticast = () =>
+      command('nft', ['-f', '-'], [
+        `add table bridge ${mdnsTable}`,
+        `delete table bridge ${mdnsTable}`,
+        `table bridge ${mdnsTable} {`,
+        '  chain forward {',
+        '    type filter hook forward priority -1; policy accept;',
+        '    udp dport 5353 drop',
+        '    udp sport 5353 drop',
+        '  }',
+        '}',
+        '',
+      ].join('\n')).then(() => undefined);
+    const allowMulticast = () => remove('nft', ['delete', 'table', 'bridge', mdnsTable]);
+    const portOf = (index: number) => {
+      const peer = peers[index];
+      if (!peer) throw new RangeError(`no peer ${index}`);
+      return peer.port;
+    };
+    const unplug = (index: number) => command('ip', ['link', 'set', portOf(index), 'down']).then(() => undefined);
+    const plug = (index: number) => command('ip', ['link', 'set', portOf(index), 'up']).then(() => undefined);
+
+    return { peers, bridge, bridgeAddress: `10.231.${x}.254`, exec, split, heal, unplug, plug, blockMulticast, allowMulticast, destroy };
   } catch (err) {
     await destroy().catch(() => undefined);
     throw err;

@@ -1,0 +1,126 @@
+import type { Change, VersionedChange } from '../store/types.js';
+import { ChannelClosed, type Channel } from './channel.js';
+import { checkIncoming, pages, versioned } from './changes.js';
+import type { DeskContext, ListedDesk, Target } from './context.js';
+
+/** A desk following a host: its pushes, the host's stream, and what the host says about the calendar. */
+export interface Following {
+  readonly channel: Channel;
+  /** How far this replica reaches, in the host's revisions. */
+  hostRevision(): number;
+  /** The desks of the calendar as the host last listed them. */
+  desks(): ListedDesk[];
+  /** Sends changes made on this desk to the host; one that fails is healed by the next join. */
+  push(changes: Change[]): void;
+  /** Stops following without calling it a loss. */
+  close(why: string): void;
+}
+
+export interface FollowingHooks {
+  /** The host is gone (closed, or silent past the heartbeat), with the last list it shared. */
+  lost(why: string, desks: ListedDesk[]): void;
+  /** The host says: follow this desk from now on (it hands over, or gives way to another host). */
+  moved(target: Target & { deskId: string }): void;
+  /** The host asks this desk to take over; resolves once it hosts. */
+  handover(): Promise<void>;
+  /** The host hands on a new key. */
+  rekey(key: string, keyGen: number): Promise<void>;
+  /** The list of desks changed. */
+  changed(): void;
+}
+
+/**
+ * Joins the host on `channel`: asks to follow (from then on the host streams every change), hands
+ * over this desk's whole state (whatever only this desk has, acknowledged while the host was away,
+ * reaches everyone), then takes the host's. Merges keep the later version of each record, so the
+ * order in which the stream, the push and the pull arrive does not matter.
+ */
+export async function follow(ctx: DeskContext, channel: Channel, hooks: FollowingHooks): Promise<Following> {
+  const { store, log, timing } = ctx;
+  let hostRevision = 0;
+  let desks: ListedDesk[] = [];
+  let stopped = false;
+  let merging: Promise<unknown> = Promise.resolve();
+  const mergeIn = (raw: unknown, revision: number) => {
+    let changes: VersionedChange[] = [];
+    try {
+      const checked = checkIncoming(raw, timing.now());
+      changes = checked.changes;
+      if (checked.refused.length > 0) log.warn(`refused ${checked.refused.length} changes from the host: ${checked.refused[0]}`);
+    } catch (err) {
+      log.warn(`refused changes from the host: ${(err as Error).message}`);
+    }
+    merging = merging
+      .then(() => store.merge(changes))
+      .then((applied) => {
+        ctx.announce(applied);
+        hostRevision = Math.max(hostRevision, revision);
+      })
+      .catch((err) => log.warn(`could not apply the host's changes: ${(err as Error).message}`));
+    return merging;
+  };
+
+  channel.onEvent((event, data) => {
+    const d = data as Record<string, unknown> | null;
+    if (event === 'changes') {
+      void mergeIn(d?.changes, Number(d?.rev) || 0);
+    } else if (event === 'desks' && Array.isArray(d?.desks)) {
+      desks = (d.desks as ListedDesk[]).slice(0, 500);
+      ctx.book.note(desks.map(({ deskId, name, addresses, deskPort }) => ({ deskId, name, addresses, deskPort })));
+      hooks.changed();
+    } else if (event === 'moved' && typeof d?.deskId === 'string') {
+      stopped = true;
+      hooks.moved({ deskId: d.deskId, addresses: Array.isArray(d.addresses) ? (d.addresses as string[]) : [], deskPort: Number(d.deskPort) });
+    }
+  });
+  channel.serve({
+    status: () => ctx.me.info(),
+    async handover() {
+      await merging;
+      stopped = true;
+      await hooks.handover();
+      return { ok: true };
+    },
+    async rekey(args) {
+      const { key, keyGen } = (args ?? {}) as { key?: unknown; keyGen?: unknown };
+      if (typeof key !== 'string' || !Number.isSafeInteger(keyGen)) throw new Error('rekey needs a key and its generation');
+      await hooks.rekey(key, keyGen as number);
+      return { ok: true };
+    },
+  });
+  channel.onClose((why) => {
+    if (!stopped) hooks.lost(why, desks);
+  });
+
+  try {
+    const answer = (await channel.call('follow', {}, timing.handshakeMs)) as { revision: number };
+    for (const page of pages(store.exportState())) await channel.call('push', { changes: page }, 30_000);
+    for (let from: number | null = 0; from !== null; ) {
+      const page = (await channel.call('pullState', { from }, 30_000)) as { changes: unknown; next: number | null; revision: number };
+      await mergeIn(page.changes, from === 0 ? Math.max(answer.revision, page.revision) : page.revision);
+      from = page.next;
+    }
+    await merging;
+    await channel.call('synced', {}, timing.handshakeMs);
+  } catch (err) {
+    stopped = true;
+    channel.close(err instanceof ChannelClosed ? 'lost while joining' : `join failed: ${(err as Error).message}`);
+    throw err;
+  }
+
+  return {
+    channel,
+    hostRevision: () => hostRevision,
+    desks: () => desks,
+    push(changes) {
+      if (stopped || changes.length === 0) return;
+      channel.call('push', { changes: changes.map(versioned) }, 30_000).catch((err) => {
+        if (!stopped) log.warn(`could not send a change to the host yet (${(err as Error).message}); it goes with the next join`);
+      });
+    },
+    close(why) {
+      stopped = true;
+      channel.close(why);
+    },
+  };
+}
