@@ -137,7 +137,6 @@ export function davRoutes(options: DavOptions): Router {
   const put = (path: DavPath, req: Request, res: Response) =>
     exclusive(async () => {
       if (path.kind !== 'resource') throw new DavError(405, null, 'PUT an event into a calendar: /dav/calendars/ID/NAME.ics');
-      if (req.get('Content-Type') && !req.is('text/calendar')) throw new DavError(415, 'supported-calendar-data', 'send the event as text/calendar');
       if (Buffer.byteLength(path.name) > 200) throw new DavError(400, null, 'the resource name is longer than 200 bytes');
       const view = davView(store);
       const collection = view.collection(path.collectionId);
