@@ -1,8 +1,9 @@
+import { watch } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostProcesses, request, requireBuiltCli, within, type ReadyHost } from './helpers/hostProcess.js';
-import { eventBody, Ledger, nextChangeOf, stormAndKill, WRITERS, type KillWhen } from './helpers/writeStorm.js';
+import { eventBody, Ledger, stormAndKill, WRITERS, type KillWhen } from './helpers/writeStorm.js';
 
 // Crash safety of the built headless host: SIGKILL it mid-storm, restart it on the same
 // folder, and check that every acknowledged write is there in its acknowledged state.
@@ -14,6 +15,21 @@ const TOKEN = 'crash-test-token-0123';
 const COMPACT_EVERY = 5000;
 
 const hosts = hostProcesses('lansched-crash-');
+
+/** The snapshot's temp file: calendar.json.tmp-<random>, written and renamed over calendar.json. */
+const SNAPSHOT_TEMP = 'calendar.json.tmp-';
+
+/** Resolves on the first change in `dir` to a file whose name is `name` (or starts with it, for a temp file). */
+function nextChangeOf(dir: string, name: string): { seen: Promise<void>; close(): void } {
+  const watcher = watch(dir);
+  const seen = new Promise<void>((resolve, reject) => {
+    watcher.on('change', (_type, file) => {
+      if (file === name || (name.endsWith('-') && String(file).startsWith(name))) resolve();
+    });
+    watcher.on('error', reject);
+  });
+  return { seen, close: () => watcher.close() };
+}
 
 const startHost = (dir: string) =>
   hosts.start(['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, '--token', TOKEN], 20_000, `the host on ${dir} to be ready`);
@@ -83,7 +99,7 @@ describe('crash: SIGKILL during a write storm, three times on one folder', () =>
     let watching: ReturnType<typeof nextChangeOf> | undefined;
     try {
       await round(tag, async ({ reached }) => {
-        // Started hosts write calendar.json.tmp too; only watch once the storm is near the compaction.
+        // Started hosts write a snapshot too; only watch once the storm is near the compaction.
         await reached(COMPACT_EVERY - 1000);
         watching = nextChangeOf(dir, file);
         await within(watching.seen, 20_000, `a compaction (every ${COMPACT_EVERY} journal lines) to write ${file}`);
@@ -94,7 +110,7 @@ describe('crash: SIGKILL during a write storm, three times on one folder', () =>
   };
 
   it('round 2: killed while the journal is being folded into a new calendar.json', async () => {
-    await roundKilledOn('r2', 'calendar.json.tmp');
+    await roundKilledOn('r2', SNAPSHOT_TEMP);
   }, 50_000);
 
   it('round 3: killed just as the new calendar.json replaces the old one', async () => {
@@ -138,6 +154,31 @@ describe('crash: damaged files', () => {
   });
 });
 
+describe('crash: a journal damaged in the middle', () => {
+  it('refuses to start, names the file and the line, and sets the journal aside untouched', async () => {
+    const dir = await hosts.tempDir();
+    const host = await startHost(dir);
+    for (let i = 0; i < 5; i++) expect((await call(host.base, 'POST', '/events', eventBody(`e${i}`))).json).toMatchObject({ action: 'inserted' });
+    host.child.kill('SIGKILL');
+    await within(host.closed, 10_000, 'the killed host to exit');
+    const journal = join(dir, 'changes.jsonl');
+    const lines = (await readFile(journal, 'utf8')).split('\n');
+    lines[2] = lines[2]!.slice(0, 30) + '\u0000garbage';
+    const damaged = lines.join('\n');
+    await writeFile(journal, damaged);
+
+    const run = hosts.run(['--port', '0', '--bind', '127.0.0.1', '--data-dir', dir, '--token', TOKEN]);
+    const exit = await within(run.closed, 20_000, 'the host to refuse to start');
+    expect(exit.code).not.toBe(0);
+    expect(run.stdout()).not.toMatch(/host ready/);
+    expect(run.stderr()).toContain(`${journal} is damaged at line 3 (not JSON)`);
+    const aside = (await readdir(dir)).filter((f) => f.startsWith('changes.jsonl.damaged-'));
+    expect(aside).toHaveLength(1);
+    expect(run.stderr()).toContain(join(dir, aside[0]!));
+    expect(await readFile(join(dir, aside[0]!), 'utf8')).toBe(damaged);
+  });
+});
+
 describe('crash: two people deleting the same event', () => {
   // The second of two concurrent deletes finds the event already gone from memory. Its
   // "deleted" is an acknowledgement too, so it must not come before the first one is saved.
@@ -167,9 +208,9 @@ describe('crash: two people deleting the same event', () => {
       }
     });
     await within(nearCompaction, 30_000, 'the journal to fill up');
-    const watching = nextChangeOf(dir, 'calendar.json.tmp');
+    const watching = nextChangeOf(dir, SNAPSHOT_TEMP);
     try {
-      await within(watching.seen, 20_000, `a compaction (every ${COMPACT_EVERY} journal lines) to write calendar.json.tmp`);
+      await within(watching.seen, 20_000, `a compaction (every ${COMPACT_EVERY} journal lines) to write its temp file`);
     } finally {
       watching.close();
     }
