@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { syncFolder } from './durableFile.js';
+import { readLines } from './lines.js';
 import { errorCode, nodeFs, writeAll, type StoreFile, type StoreFs } from './storeFs.js';
 import type { Change } from './types.js';
 
@@ -13,76 +14,40 @@ export interface JournalRead {
   damaged?: { line: number; why: string };
 }
 
-const NEWLINE = 0x0a;
-const CHUNK = 1024 * 1024;
-
 /**
  * Reads the write-ahead journal: one JSON change a line, revisions consecutive. A missing
- * file is an empty journal. Read in chunks, so its size is bounded by the disk, not by a string.
+ * file is an empty journal.
  */
 export async function readJournal(file: string, fs: StoreFs = nodeFs): Promise<JournalRead> {
-  let handle: StoreFile;
-  try {
-    handle = await fs.open(file, 'r');
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return { changes: [], goodLength: 0, tornTail: false };
-    throw err;
-  }
   const changes: Change[] = [];
   let goodLength = 0;
   let lineNo = 0;
   /** The first bad line: damage if a good one follows, a torn tail if nothing does. */
   let bad: { line: number; why: string } | undefined;
-  let carry: Buffer[] = [];
-  let position = 0;
-  const takeLine = (line: Buffer) => {
-    lineNo++;
-    const end = position;
-    if (bad) {
-      // Anything after a bad line makes it damage in the middle, not a torn tail.
-      if (line.some((b) => b !== 0 && b !== 0x20)) throw new Damage(bad);
-      return;
-    }
-    const why = problemOf(line, changes.at(-1));
-    if (why) bad = { line: lineNo, why };
-    else {
-      changes.push(JSON.parse(line.toString('utf8')) as Change);
-      goodLength = end;
-    }
-  };
+  let length = 0;
   try {
-    const buffer = Buffer.alloc(CHUNK);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
-      if (bytesRead === 0) break;
-      let start = 0;
-      for (let i = buffer.indexOf(NEWLINE, 0); i !== -1 && i < bytesRead; i = buffer.indexOf(NEWLINE, start)) {
-        const piece = buffer.subarray(start, i);
-        const line = carry.length ? Buffer.concat([...carry, piece]) : piece;
-        carry = [];
-        position += i + 1 - start;
-        start = i + 1;
-        takeLine(line);
+    for await (const line of readLines(file, fs)) {
+      length = line.end;
+      if (!line.complete) break;
+      lineNo++;
+      if (bad) {
+        // Anything but padding after a bad line makes it damage in the middle, not a torn tail.
+        if (line.bytes.some((b) => b !== 0 && b !== 0x20)) return { changes, goodLength, tornTail: false, damaged: bad };
+        continue;
       }
-      if (start < bytesRead) {
-        carry.push(Buffer.from(buffer.subarray(start, bytesRead)));
-        position += bytesRead - start;
+      const why = problemOf(line.bytes, changes.at(-1));
+      if (why) bad = { line: lineNo, why };
+      else {
+        changes.push(JSON.parse(line.bytes.toString('utf8')) as Change);
+        goodLength = line.end;
       }
     }
   } catch (err) {
-    if (!(err instanceof Damage)) throw err;
-    return { changes, goodLength, tornTail: false, damaged: err.at };
-  } finally {
-    await handle.close();
+    if (errorCode(err) === 'ENOENT') return { changes: [], goodLength: 0, tornTail: false };
+    throw err;
   }
   // Every acknowledged line ends with '\n' and was synced: whatever follows the good lines was never acknowledged.
-  return { changes, goodLength, tornTail: position > goodLength };
-}
-
-class Damage extends Error {
-  constructor(readonly at: { line: number; why: string }) {
-    super(at.why);
-  }
+  return { changes, goodLength, tornTail: length > goodLength };
 }
 
 const OPS = new Set(['add', 'update', 'delete']);
