@@ -25,7 +25,9 @@ import { startLobby } from './desktop/lobby.js';
 import { loadSettings, saveSettings, type Settings } from './desktop/settings.js';
 import { consoleLogger } from './log.js';
 import { createDiscovery } from './peer/discovery.js';
+import { findCalendarByKey } from './peer/probe.js';
 import { startPeer } from './peer/runtime.js';
+import { loadOrCreateDeskCertificate } from './trust/certificate.js';
 
 // Built to dist/main/index.js: the page, the preload and the icons are found from there.
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -85,6 +87,7 @@ async function run(kept: Settings) {
     startPeer,
     // The lobby only browses: it lists calendars on the LAN and announces nothing.
     startLobby: () => startLobby({ pageDir: PAGE_DIR, log, browse: () => createDiscovery({ port: 0, log }) }),
+    tryKey: async (joinKey, hints) => findCalendarByKey({ cert: await loadOrCreateDeskCertificate(dataDir, log), joinKey, hints, log, name: person() }),
   });
   let win: BrowserWindow | null = null;
   let tray: Tray | null = null;
@@ -174,6 +177,7 @@ async function run(kept: Settings) {
   handle(Channel.state, () => desktop.state());
   handle(Channel.createCalendar, (name) => desktop.createCalendar(name));
   handle(Channel.joinCalendar, (calendarId, joinKey) => desktop.joinCalendar(calendarId, joinKey));
+  handle(Channel.joinInvite, (text) => desktop.joinInvite(text));
   handle(Channel.copyInvite, () => clipboard.writeText(desktop.invite()));
   handle(Channel.leave, () => desktop.leave());
 
@@ -222,6 +226,27 @@ async function run(kept: Settings) {
     if (origin) created.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
   }
 
+  /** Removes a person: a new key for every desk connected now, after the person confirms. */
+  async function changeKey() {
+    const { response } = await dialog.showMessageBox({
+      type: 'warning',
+      buttons: ['Change key', 'Cancel'],
+      defaultId: 1,
+      cancelId: 1,
+      message: 'Make a new key for this calendar?',
+      detail:
+        'Every desk connected now gets the new key. Every earlier invite stops working, for desks and browsers alike: use this when someone should no longer have the calendar. Desks that are off now, and browsers, need a new invite.',
+    });
+    if (response !== 0) return;
+    try {
+      await desktop.changeKey();
+      clipboard.writeText(desktop.invite());
+      await dialog.showMessageBox({ type: 'info', message: 'The calendar has a new key.', detail: 'The new invite is on the clipboard: send it to colleagues whose desks were off, and to people who use a browser.' });
+    } catch (err) {
+      dialog.showErrorBox('The key was not changed', (err as Error).message);
+    }
+  }
+
   // The tray and the application menu hold the same items; rebuilt only when one of them changes.
   const items = (): MenuItemConstructorOptions[] => [
     { label: 'Open LAN Scheduler', click: () => openWindow() },
@@ -236,6 +261,7 @@ async function run(kept: Settings) {
         }
       },
     },
+    { label: 'Change key…', enabled: desktop.state().calendar !== null, click: () => void changeKey() },
     { type: 'separator' },
     {
       label: 'Keep hosting when the window is closed',

@@ -19,6 +19,7 @@ const bridge: DesktopBridge = {
   },
   createCalendar: (name) => invoke(Channel.createCalendar, name),
   joinCalendar: (calendarId, joinKey) => invoke(Channel.joinCalendar, calendarId, joinKey),
+  joinInvite: (text) => invoke(Channel.joinInvite, text),
   copyInvite: () => invoke(Channel.copyInvite),
   leave: () => invoke(Channel.leave),
 };

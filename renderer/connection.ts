@@ -23,6 +23,8 @@ export interface DesktopBridge {
   createCalendar(name: string): Promise<void>;
   /** Joins a calendar found on the LAN with its key; the window then moves to it. */
   joinCalendar(calendarId: string, joinKey: string): Promise<void>;
+  /** Joins with a whole invite (works without multicast) or only a key; the window then moves to it. */
+  joinInvite(text: string): Promise<void>;
   /** Puts an invite (the key for desks, a link for browsers) on the clipboard. */
   copyInvite(): Promise<void>;
   /** Leaves the calendar; the window then shows the first-run screen. */

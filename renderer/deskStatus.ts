@@ -49,7 +49,7 @@ export function mountDeskStatus(options: { bridge?: DesktopBridge; status: Statu
         li.title = label;
         li.setAttribute('aria-label', label);
         li.textContent = initials(d.name);
-        li.style.background = `hsl(${hueOf(d.peerId)} 55% 46%)`;
+        li.style.background = `hsl(${hueOf(d.deskId)} 55% 46%)`;
         return li;
       }),
     );
@@ -73,10 +73,19 @@ export function mountDeskStatus(options: { bridge?: DesktopBridge; status: Statu
     role.title = title;
   };
 
+  // What the person should know about this desk (a clock that is off, a key that changed), in words.
+  const notice = $('desk-notice');
+  const showNotices = (notices: string[]) => {
+    notice.hidden = notices.length === 0;
+    notice.textContent = notices[0] ?? '';
+    notice.title = notices.join('\n');
+  };
+
   const follow = (state: DesktopState) => {
     desk = state;
     showRole();
     showPeople(state.desks);
+    showNotices(state.notices ?? []);
   };
 
   if (bridge) {

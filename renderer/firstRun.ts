@@ -2,9 +2,9 @@ import type { DesktopBridge, DesktopState } from './connection.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** The key in what was pasted: a bare key, or the invite a colleague copied (`… the key: KEY`). */
+/** The key in what was pasted into a calendar's key field: a bare key, or a whole invite (`…&k=KEY&…`). */
 export function keyFromInvite(text: string): string {
-  return (/\bkey:\s*([A-Za-z0-9_-]{8,200})/i.exec(text)?.[1] ?? text).trim();
+  return (/[?&]k=([A-Za-z0-9_-]{8,200})/.exec(text)?.[1] ?? text).trim();
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -40,6 +40,26 @@ export function showFirstRun(bridge: DesktopBridge, initial: DesktopState) {
       createError.hidden = false;
       createButton.disabled = false;
       createButton.textContent = 'Create calendar';
+    }
+  });
+
+  // A whole invite joins by unicast (it names where the desks are); only a key asks the desks found here.
+  const inviteForm = $<HTMLFormElement>('invite-form');
+  const inviteError = $('invite-error');
+  const inviteButton = inviteForm.querySelector('button')!;
+  inviteForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    inviteError.hidden = true;
+    inviteButton.disabled = true;
+    inviteButton.textContent = 'Joining…';
+    try {
+      await bridge.joinInvite(String(new FormData(inviteForm).get('invite') ?? ''));
+      inviteButton.textContent = 'Opening the calendar…';
+    } catch (err) {
+      inviteError.textContent = messageOf(err);
+      inviteError.hidden = false;
+      inviteButton.disabled = false;
+      inviteButton.textContent = 'Join';
     }
   });
 

@@ -9,12 +9,12 @@ import { PAGE_DIR } from './helpers/browser.js';
 
 // The lobby with a stand-in for mDNS browsing: a real static server on 127.0.0.1, nothing on the LAN.
 
-function fakeBrowser(peers: { calendarId: string; calendarName: string }[] = []) {
+function fakeBrowser(seen: { calendarId: string; calendarName: string }[] = []) {
   const listeners: (() => void)[] = [];
-  const browser: Browser & { closes: number; peers: () => typeof peers; list: typeof peers; changed(): void } = {
+  const hints = seen.map((c, i) => ({ ...c, deskId: String.fromCharCode(97 + i).repeat(32), address: `192.168.1.${30 + i}`, deskPort: 3211 }));
+  const browser: Browser & { closes: number; changed(): void } = {
     closes: 0,
-    list: peers,
-    peers: () => browser.list,
+    hints: () => hints,
     onChange: (l) => void listeners.push(l),
     changed: () => listeners.forEach((l) => l()),
     async close() {
@@ -57,6 +57,9 @@ describe('the lobby', () => {
       { id: 'bb'.repeat(12), name: 'Sales' },
       { id: 'cc'.repeat(12), name: 'Unnamed calendar' },
     ]);
+    // Where each calendar's desks are, for trying a key on them.
+    expect(lobby.hints('aa'.repeat(12))).toEqual([{ calendarId: 'aa'.repeat(12), calendarName: 'Design team', target: { deskId: 'b'.repeat(32), addresses: ['192.168.1.31'], deskPort: 3211 } }]);
+    expect(lobby.hints().map((h) => h.calendarId)).toEqual(['bb'.repeat(12), 'aa'.repeat(12), 'bb'.repeat(12), 'cc'.repeat(12)]);
     let changes = 0;
     const off = lobby.onChange(() => changes++);
     browser.changed();

@@ -23,14 +23,15 @@ const openWindow = async (setup?: Parameters<typeof suite.window>[0]) => {
   return w;
 };
 
-const desk = (name: string, role: DeskInfo['role'], self = false): DeskInfo => ({ peerId: `${name}_0123456789abcdef`, name, role, self });
-const lobbyState = (found: DesktopState['found'] = []): DesktopState => ({ calendar: null, status: 'lobby', host: null, desks: [], found });
+const desk = (name: string, role: DeskInfo['role'], self = false): DeskInfo => ({ deskId: `${name}0123456789abcdef`, name, role, self });
+const lobbyState = (found: DesktopState['found'] = []): DesktopState => ({ calendar: null, status: 'lobby', host: null, desks: [], found, notices: [] });
 const calendarState = (over: Partial<DesktopState> = {}): DesktopState => ({
   calendar: { id: 'ab12ab12ab12ab12ab12ab12', name: 'Office' },
   status: 'starting',
   host: null,
   desks: [desk('alice', 'starting', true)],
   found: [],
+  notices: [],
   ...over,
 });
 
@@ -60,6 +61,7 @@ async function desktopWindow(state: DesktopState, options: { open?: boolean } = 
           },
           createCalendar: (name: string) => call('createCalendar', name),
           joinCalendar: (id: string, key: string) => call('joinCalendar', id, key),
+          joinInvite: (text: string) => call('joinInvite', text),
           copyInvite: () => call('copyInvite'),
           leave: () => call('leave'),
         },
@@ -144,13 +146,29 @@ describe('the desktop window on first run', () => {
     await page.click(`[data-calendar-id="${design.id}"] button`);
     await page.waitForSelector(`[data-calendar-id="${design.id}"] .error:text("does not open this calendar")`);
     await failNext(page, 'joinCalendar', '');
-    const invite = 'You are invited to the "Design" calendar in LAN Scheduler. Desktop app: pick "Design" and enter the key: Zm9vYmFyLWtleS0xMjM0 Browser on the office network: http://192.168.1.20:3210/#token=abc';
+    const invite = 'You are invited to the "Design" calendar in LAN Scheduler.\nDesk invite: lansched://join?c=ab12ab12ab12ab12ab12ab12&n=Design&k=od4WjNEB-q7PogcnPBb9xKRh&g=0\nIn a browser: https://192.168.1.20:3210/#token=abc';
     await page.fill(`[data-calendar-id="${design.id}"] input`, invite);
     await page.click(`[data-calendar-id="${design.id}"] button`);
     await expect.poll(() => calls(page), SECOND).toEqual([
       ['joinCalendar', design.id, 'WrongKey123'],
-      ['joinCalendar', design.id, 'Zm9vYmFyLWtleS0xMjM0'],
+      ['joinCalendar', design.id, 'od4WjNEB-q7PogcnPBb9xKRh'],
     ]);
+  });
+
+  it('joins with a whole pasted invite (or a key) through the bridge, and says why it could not', async () => {
+    const { page } = await desktopWindow(lobbyState());
+    await page.waitForSelector('#first-run:not([hidden])');
+    await failNext(page, 'joinInvite', 'No calendar on this network opens with that key.');
+    await page.fill('#invite-text', 'od4WjNEB-q7PogcnPBb9xKRh');
+    await page.click('#invite-form button');
+    await page.waitForSelector('#invite-error:text("No calendar on this network opens with that key.")');
+    expect(await page.isEnabled('#invite-form button')).toBe(true);
+    await failNext(page, 'joinInvite', '');
+    await page.fill('#invite-text', 'Desk invite: lansched://join?c=ab12ab12ab12ab12ab12ab12&n=Design&k=od4WjNEB-q7PogcnPBb9xKRh&g=0');
+    await page.click('#invite-form button');
+    await expect.poll(() => page.textContent('#invite-form button'), SECOND).toBe('Opening the calendar…');
+    expect((await calls(page)).map(([name]) => name)).toEqual(['joinInvite', 'joinInvite']);
+    await page.screenshot({ path: join(ARTIFACTS, 'desktop-first-run-invite.png') });
   });
 });
 
@@ -173,6 +191,12 @@ describe('the desktop window with a calendar', () => {
     await expect.poll(() => roleText(page), SECOND).toBe('Taking over…');
     await setState(page, calendarState({ status: 'offline' }));
     await expect.poll(() => roleText(page), SECOND).toBe('Offline');
+    // What the person should know about the desk is said in words in the top bar.
+    await setState(page, calendarState({ status: 'connected', host: bob, notices: ['This desk’s clock is 5 min fast. Set this computer’s clock.'] }));
+    await expect.poll(() => page.textContent('#desk-notice'), SECOND).toBe('This desk’s clock is 5 min fast. Set this computer’s clock.');
+    await page.screenshot({ path: join(ARTIFACTS, 'desktop-clock-notice.png') });
+    await setState(page, calendarState({ status: 'offline' }));
+    await expect.poll(() => page.isHidden('#desk-notice'), SECOND).toBe(true);
     // The window's own view of the network counts too.
     await setState(page, calendarState({ status: 'hosting' }));
     await expect.poll(() => roleText(page), SECOND).toBe('Hosting');

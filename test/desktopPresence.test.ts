@@ -1,44 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { deskName, desksOf, newPeerId, startPresence, type PresenceState } from '../main/desktop/presence.js';
-
-describe('desk ids that carry a name', () => {
-  const fixed = () => '0123456789abcdef';
-
-  it('makes ids the runtime and mDNS accept, from any name', () => {
-    const cases: [string, string][] = [
-      ['alice', 'alice'],
-      ['Alice Martin', 'Alice-Martin'],
-      ['José Müller-Lüdenscheidt', 'Jose-Muller-Ludenscheidt'],
-      ['  --weird!!name..  ', 'weird-name'],
-      ['DESKTOP-7H3K2LQ', 'DESKTOP-7H3K2LQ'],
-      ['a'.repeat(40), 'a'.repeat(24)],
-      ['山田', 'desk'],
-      ['', 'desk'],
-    ];
-    for (const [person, name] of cases) {
-      const id = newPeerId(person, fixed);
-      expect(id).toBe(`${name}_0123456789abcdef`);
-      expect(id).toMatch(/^[A-Za-z0-9_-]{4,64}$/); // loadDesk's and discovery's rule
-      expect(deskName(id)).toBe(name);
-    }
-    expect(newPeerId('alice')).not.toBe(newPeerId('alice'));
-  });
-
-  it('shows other ids (desks started by the CLI) as a short id', () => {
-    expect(deskName('Xk3_pQ9zLm2a')).toBe('Desk Xk3_pQ');
-    expect(deskName('alice_0123')).toBe('Desk alice_');
-  });
-});
+import { desksOf, startPresence, type PresenceState } from '../main/desktop/presence.js';
 
 describe('who is online', () => {
   const state = (over: Partial<PresenceState> = {}): PresenceState => ({
-    peerId: 'alice_0123456789abcdef',
+    deskId: 'a'.repeat(32),
     role: 'peer',
-    peers: [
-      { peerId: 'zed_0123456789abcdef', role: 'peer' },
-      { peerId: 'bob_0123456789abcdef', role: 'peer' },
-      { peerId: 'carol_0123456789abcdef', role: 'host' },
-      { peerId: 'dan_0123456789abcdef', role: 'leaving' },
+    desks: [
+      { deskId: 'a'.repeat(32), name: 'Alice', role: 'peer', self: true },
+      { deskId: 'z'.repeat(32), name: 'zed', role: 'peer', self: false },
+      { deskId: 'b'.repeat(32), name: 'bob', role: 'peer', self: false },
+      { deskId: 'c'.repeat(32), name: 'carol', role: 'host', self: false },
+      { deskId: 'd'.repeat(32), name: 'dan', role: 'leaving', self: false },
+      { deskId: 'e'.repeat(32), name: '', role: 'peer', self: false },
     ],
     ...over,
   });
@@ -48,6 +21,7 @@ describe('who is online', () => {
       ['Alice', 'peer', true],
       ['carol', 'host', false],
       ['bob', 'peer', false],
+      ['Desk eeeeee', 'peer', false],
       ['zed', 'peer', false],
     ]);
   });
@@ -68,9 +42,9 @@ describe('who is online', () => {
     expect(published[0][1]).toMatchObject({ type: 'update-presence', value: { desks: expect.any(Array) } });
     set(state());
     expect(published).toHaveLength(1);
-    set(state({ role: 'host', peers: [] }));
+    set(state({ role: 'host', desks: [] }));
     expect(published).toHaveLength(2);
-    expect(presence.desks()).toEqual([{ peerId: 'alice_0123456789abcdef', name: 'Alice', role: 'host', self: true }]);
+    expect(presence.desks()).toEqual([{ deskId: 'a'.repeat(32), name: 'Alice', role: 'host', self: true }]);
     presence.close();
     expect(listeners.size).toBe(0);
   });

@@ -4,6 +4,7 @@ import {
   checkArity,
   checkCalendarId,
   checkCalendarName,
+  checkInviteText,
   checkJoinKey,
   failed,
   IpcArgumentError,
@@ -12,7 +13,7 @@ import {
   ok,
   unwrap,
 } from '../main/desktop/ipc.js';
-import { calendarIdentity, newJoinKey } from '../main/peer/identity.js';
+import { newCalendarId, newJoinKey } from '../main/trust/keys.js';
 
 const rejects = (run: () => unknown) => expect(run).toThrow(IpcArgumentError);
 const NOT_STRINGS = [undefined, null, 42, true, {}, [], ['Office'], { toString: () => 'Office' }];
@@ -51,14 +52,22 @@ describe('join keys from the window', () => {
   });
 });
 
+describe('invites from the window', () => {
+  it('takes pasted text, trimmed and bounded; the desk reads the invite itself', () => {
+    expect(checkInviteText('  an invite\n')).toBe('an invite');
+    expect(() => checkInviteText('   ')).toThrow(/Paste the invite/);
+    for (const bad of NOT_STRINGS) rejects(() => checkInviteText(bad));
+  });
+});
+
 describe('calendar ids from the window', () => {
   it('takes the lowercase hex ids desks announce', () => {
-    const { id } = calendarIdentity('Office', newJoinKey());
+    const id = newCalendarId();
     expect(checkCalendarId(id)).toBe(id);
   });
 
   it('refuses uppercase, non-hex, short, long and non-strings', () => {
-    const { id } = calendarIdentity('Office', newJoinKey());
+    const id = newCalendarId();
     for (const bad of [id.toUpperCase(), 'abcdefg1', 'abc', 'a'.repeat(65), ` ${id}`, '__proto__']) rejects(() => checkCalendarId(bad));
     for (const bad of NOT_STRINGS) rejects(() => checkCalendarId(bad));
   });
@@ -73,7 +82,11 @@ describe('the arguments of every channel', () => {
 
   it('answers the checked arguments, and refuses extra or missing ones', () => {
     const key = newJoinKey();
-    const { id } = calendarIdentity('', key);
+    const id = newCalendarId();
+    expect(ipcArguments[Channel.joinInvite]([' lansched://join?c=x '])).toEqual(['lansched://join?c=x']);
+    rejects(() => ipcArguments[Channel.joinInvite](['']));
+    rejects(() => ipcArguments[Channel.joinInvite](['x'.repeat(10_001)]));
+    rejects(() => ipcArguments[Channel.joinInvite]([{ text: key }]));
     expect(ipcArguments[Channel.createCalendar]([' Office '])).toEqual(['Office']);
     expect(ipcArguments[Channel.joinCalendar]([id, key])).toEqual([id, key]);
     expect(ipcArguments[Channel.state]([])).toEqual([]);

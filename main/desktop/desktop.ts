@@ -1,31 +1,36 @@
-import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { loadDesk, reachableHost, saveDesk, type DeskFile } from '../hostFiles.js';
 import type { Logger } from '../log.js';
-import { calendarIdentity, newJoinKey } from '../peer/identity.js';
-import type { PeerRuntime, PeerRuntimeOptions, RoleEvent } from '../peer/runtime.js';
+import type { Target } from '../peer/context.js';
+import type { CalendarHint, KeyTrial } from '../peer/probe.js';
+import type { CalendarConfig, PeerRuntime, PeerRuntimeOptions, PeerState, RoleEvent } from '../peer/runtime.js';
+import { browserLink, formatDeskInvite, inviteText, parseDeskInvite } from '../trust/invite.js';
+import { joinKeyProblem, newCalendarId, newJoinKey } from '../trust/keys.js';
 import { IpcArgumentError, type DeskStatus, type DesktopState } from './ipc.js';
 import type { Lobby } from './lobby.js';
-import { deskName, newPeerId, startPresence, type PresencePublisher } from './presence.js';
+import { startPresence, type PresencePublisher } from './presence.js';
 
 /** The parts of a peer runtime the desktop uses, so that a test can pass a stand-in. */
-export type DeskPeer = Pick<PeerRuntime, 'identity' | 'port' | 'state' | 'onState' | 'close'> & {
+export type DeskPeer = Pick<PeerRuntime, 'deskId' | 'port' | 'state' | 'onState' | 'close' | 'calendar' | 'browserToken' | 'inviteTargets' | 'changeKey'> & {
   server: Pick<PeerRuntime['server'], 'publish'>;
+  certificate: Pick<PeerRuntime['certificate'], 'fingerprint'>;
 };
 
 export interface DesktopOptions {
-  /** Where desk.json and one folder per calendar live (inside Electron's userData). */
+  /** Where desk.json, this desk's key and certificate, and one folder per calendar live (inside Electron's userData). */
   dataDir: string;
   pageDir: string;
   log: Logger;
-  /** Who uses this desk: names new desk ids, and this desk in "who is online". */
+  /** Who uses this desk: how colleagues see it in "who is online" (inside the calendar only). */
   person: string;
-  /** The port desks and browsers reach this desk on; another one is taken if it is in use. */
+  /** The port browsers reach this desk on (desks use the next one); other ports are taken if these are in use. */
   port?: number;
   bind?: string;
   startPeer(options: PeerRuntimeOptions): Promise<DeskPeer>;
   startLobby(): Promise<Lobby>;
+  /** Which calendar a key opens, by asking the desks in `hints` to take its proof. */
+  tryKey(joinKey: string, hints: CalendarHint[]): Promise<KeyTrial>;
   /** Whether this computer has a network besides loopback. */
   online?(): boolean;
   /** This desk's address on the LAN, for invites. */
@@ -40,24 +45,32 @@ export function hasNetwork(): boolean {
 type Mode =
   | { kind: 'none' }
   | { kind: 'lobby'; lobby: Lobby; off(): void }
-  | { kind: 'peer'; peer: DeskPeer; calendar: { name: string; joinKey: string }; presence: PresencePublisher; off(): void };
+  | { kind: 'peer'; peer: DeskPeer; presence: PresencePublisher; off(): void };
 
-const hostPart = (address: string) => (address.includes(':') ? `[${address}]` : address);
+/** What a person should read about the desk's state, in words. */
+function noticesOf(s: PeerState): string[] {
+  const notices: string[] = [];
+  if (s.keyChanged) notices.push('The calendar’s key was changed while this desk was away. Leave, then join again with a new invite.');
+  if (s.clockSkewMs !== null && Math.abs(s.clockSkewMs) > 60_000) {
+    notices.push(`This desk’s clock is ${Math.round(Math.abs(s.clockSkewMs) / 60_000)} min ${s.clockSkewMs > 0 ? 'fast' : 'slow'}. Changes are stamped with the hosting desk’s time; set this computer’s clock.`);
+  }
+  for (const old of s.outdated) notices.push(`The desk at ${old.address} runs an older LAN Scheduler: update it to share this calendar.`);
+  return notices;
+}
 
 /**
  * The desktop app without Electron: the desk is either in the lobby (no calendar yet: the page
- * from a static server, calendars found on the LAN) or a peer of one calendar. Creating,
- * joining and leaving switch between the two, one at a time; the window follows `origin`.
+ * from a static server, calendars found on the LAN) or a desk of one calendar. Creating, joining
+ * and leaving switch between the two, one at a time; the window follows `origin`.
  */
 export function createDesktop(options: DesktopOptions) {
   const { dataDir, log, person } = options;
   const port = options.port ?? 3210;
   const online = options.online ?? hasNetwork;
   const lanAddress = options.lanAddress ?? (() => reachableHost('0.0.0.0'));
-  let desk: DeskFile | null = null;
+  let desk: DeskFile = { version: 2, calendar: null };
   let mode: Mode = { kind: 'none' };
   let leaving = false;
-  // Follows the runtime's role events: whether the desk got through to the host it follows.
   let joinedHost: string | null = null;
   let hostLost = false;
   let closing: Promise<void> | null = null;
@@ -69,7 +82,8 @@ export function createDesktop(options: DesktopOptions) {
     const now = desktop.state();
     for (const l of stateListeners) l(now);
   };
-  const moved = () => {
+  /** The window loads the page again: another origin, or the same one with a new token. */
+  const reload = () => {
     const origin = desktop.origin();
     if (origin) for (const l of originListeners) l(origin);
     emit();
@@ -87,7 +101,7 @@ export function createDesktop(options: DesktopOptions) {
   };
 
   const onRole = (event: RoleEvent) => {
-    joinedHost = event.kind === 'joined' ? event.host.peerId : null;
+    joinedHost = event.kind === 'joined' ? event.host.deskId : null;
     hostLost = event.kind === 'host-lost';
     emit();
   };
@@ -97,20 +111,31 @@ export function createDesktop(options: DesktopOptions) {
     mode = { kind: 'lobby', lobby, off: lobby.onChange(emit) };
   };
 
+  const saveCalendar = async (calendar: CalendarConfig | null) => {
+    desk = { version: 2, calendar };
+    await saveDesk(dataDir, desk);
+  };
+
   /** Starts the desk on `calendar` while the current mode still runs, so a failure changes nothing. */
-  const startCalendar = async (calendar: { name: string; joinKey: string }) => {
-    const id = calendarIdentity(calendar.name, calendar.joinKey).id;
+  const startCalendar = async (calendar: CalendarConfig, invite?: Target[]) => {
     const base: PeerRuntimeOptions = {
       // One folder per calendar: a desk that leaves one and joins another must not hand the
       // first calendar's events to the second one's host.
-      dataDir: join(dataDir, 'calendars', id),
-      peerId: desk!.peerId,
+      dataDir: join(dataDir, 'calendars', calendar.id),
+      identityDir: dataDir,
       calendar,
+      deskName: person,
       port,
       bind: options.bind ?? '0.0.0.0',
       log,
       pageDir: options.pageDir,
       onRole,
+      invite,
+      // A key change saves the new key where the desk keeps it, and the window reloads with the new token.
+      saveCalendar: async (next) => {
+        await saveCalendar(next);
+        setImmediate(reload);
+      },
     };
     joinedHost = null;
     hostLost = false;
@@ -118,23 +143,42 @@ export function createDesktop(options: DesktopOptions) {
       return await options.startPeer(base);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
-      // Desks find each other's ports over mDNS; only the firewall rule and typed links want 3210.
-      log.warn(`port ${port} is in use; listening on another one`);
+      // Desks find each other's ports over mDNS and in invites; only the firewall rule wants 3210.
+      log.warn(`port ${port} or ${port + 1} is in use; listening on others`);
       return options.startPeer({ ...base, port: 0 });
     }
   };
 
-  const enterCalendar = async (calendar: { name: string; joinKey: string }) => {
-    const peer = await startCalendar(calendar);
+  const enterCalendar = async (calendar: CalendarConfig, invite?: Target[]) => {
+    const peer = await startCalendar(calendar, invite);
     const previous = mode;
-    desk = { ...desk!, calendar };
-    await saveDesk(dataDir, desk);
+    await saveCalendar(peer.calendar());
     const presence = startPresence(peer, person);
-    mode = { kind: 'peer', peer, calendar, presence, off: peer.onState(emit) };
+    mode = { kind: 'peer', peer, presence, off: peer.onState(emit) };
     if (previous.kind === 'lobby') {
       previous.off();
       await previous.lobby.close().catch((err) => log.warn(`closing the lobby: ${(err as Error).message}`));
     }
+  };
+
+  const inLobby = () => {
+    if (mode.kind !== 'lobby') throw new IpcArgumentError('This desk already has a calendar: leave it first.');
+    return mode.lobby;
+  };
+
+  /** Joins the calendar `joinKey` opens among `hints`; `calendarId` when the person picked one. */
+  const joinWithKey = async (lobby: Lobby, joinKey: string, calendarId?: string) => {
+    const problem = joinKeyProblem(joinKey);
+    if (problem) throw new IpcArgumentError(`That is not a calendar key: ${problem}.`);
+    const trial = await options.tryKey(joinKey, lobby.hints(calendarId));
+    if (!trial.found) {
+      throw new IpcArgumentError(
+        calendarId
+          ? `That key does not open this calendar (${trial.why}). Check it with the colleague who invited you.`
+          : `${trial.why[0]!.toUpperCase()}${trial.why.slice(1)}. If this network hides other computers, paste the whole invite instead of the key.`,
+      );
+    }
+    await enterCalendar({ id: trial.found.id, name: trial.found.name || 'Office', joinKey, keyGen: trial.found.keyGen });
   };
 
   const status = (): DeskStatus => {
@@ -144,7 +188,7 @@ export function createDesktop(options: DesktopOptions) {
     if (!online()) return 'offline';
     if (s.role === 'host') return 'hosting';
     if (s.role === 'starting') return 'starting';
-    if (s.host && joinedHost === s.host.peerId) return 'connected';
+    if (s.host && joinedHost === s.host.deskId) return 'connected';
     return s.host && !hostLost ? 'connecting' : 'taking-over';
   };
 
@@ -152,27 +196,28 @@ export function createDesktop(options: DesktopOptions) {
     /** Opens the calendar this desk belongs to, or the lobby on first run. */
     start: () =>
       serial(async () => {
-        const fresh = !existsSync(join(dataDir, 'desk.json'));
-        desk = await loadDesk(dataDir);
-        if (fresh) {
-          desk = { peerId: newPeerId(person), calendar: null };
-          await saveDesk(dataDir, desk);
+        const kept = await loadDesk(dataDir);
+        desk = kept;
+        if (kept.upgraded) {
+          log.info('carried over this desk’s calendar from the previous version');
+          await saveCalendar(kept.calendar);
         }
         await (desk.calendar ? enterCalendar(desk.calendar) : enterLobby());
-        moved();
+        reload();
       }),
 
     state(): DesktopState {
       if (mode.kind !== 'peer') {
-        return { calendar: null, status: status(), host: null, desks: [], found: mode.kind === 'lobby' ? mode.lobby.calendars() : [] };
+        return { calendar: null, status: status(), host: null, desks: [], found: mode.kind === 'lobby' ? mode.lobby.calendars() : [], notices: [] };
       }
       const s = mode.peer.state();
       return {
         calendar: s.calendar,
         status: status(),
-        host: s.host && { peerId: s.host.peerId, name: deskName(s.host.peerId), role: 'host', self: false },
+        host: s.host && { deskId: s.host.deskId, name: s.host.name, role: 'host', self: false },
         desks: mode.presence.desks(),
         found: s.otherCalendars,
+        notices: noticesOf(s),
       };
     },
 
@@ -188,7 +233,7 @@ export function createDesktop(options: DesktopOptions) {
       return null;
     },
 
-    /** Called whenever the window must load the page from a new origin. */
+    /** Called whenever the window must load the page again (another origin, or a new token). */
     onOrigin(listener: (origin: string) => void): () => void {
       originListeners.add(listener);
       return () => void originListeners.delete(listener);
@@ -196,42 +241,64 @@ export function createDesktop(options: DesktopOptions) {
 
     connection(): { baseUrl: string; token: string } {
       if (mode.kind !== 'peer') throw new IpcArgumentError('This desk has no calendar yet.');
-      return { baseUrl: `http://127.0.0.1:${mode.peer.port}`, token: mode.peer.identity.token };
+      return { baseUrl: `http://127.0.0.1:${mode.peer.port}`, token: mode.peer.browserToken() };
     },
 
     /** A new calendar for this office, with a new key; this desk hosts it. Takes a checked name. */
     createCalendar: (name: string) =>
       serial(async () => {
-        if (mode.kind !== 'lobby') throw new IpcArgumentError('This desk already has a calendar: leave it first.');
-        await enterCalendar({ name, joinKey: newJoinKey() });
-        moved();
+        inLobby();
+        await enterCalendar({ id: newCalendarId(), name, joinKey: newJoinKey(), keyGen: 0 });
+        reload();
       }),
 
-    /** Joins a calendar found on the LAN. Takes a checked id and key; the key must open that id. */
+    /** Joins a calendar found on the LAN with its key: the key must open that calendar (its desks check). */
     joinCalendar: (calendarId: string, joinKey: string) =>
       serial(async () => {
-        if (mode.kind !== 'lobby') throw new IpcArgumentError('This desk already has a calendar: leave it first.');
-        // The id derives from the key, so a wrong key is caught here and not by a silent host.
-        if (calendarIdentity('', joinKey).id !== calendarId) {
-          throw new IpcArgumentError('That key does not open this calendar. Check it with the colleague who invited you.');
-        }
-        const name = mode.lobby.calendars().find((c) => c.id === calendarId)?.name || 'Office';
-        await enterCalendar({ name, joinKey });
-        moved();
+        await joinWithKey(inLobby(), joinKey, calendarId);
+        reload();
       }),
 
-    /** What a colleague needs: the key for the desktop app, and a link for a browser. */
+    /**
+     * Joins with what a colleague sent: a whole invite (the calendar, its key and where its desks
+     * are: works where multicast does not), or only a key (the desks found on the LAN are asked).
+     */
+    joinInvite: (text: string) =>
+      serial(async () => {
+        const lobby = inLobby();
+        if (/lansched:\/\/join\?/.test(text)) {
+          let invite;
+          try {
+            invite = parseDeskInvite(text);
+          } catch (err) {
+            throw new IpcArgumentError((err as Error).message);
+          }
+          await enterCalendar(invite.calendar, invite.desks);
+        } else {
+          await joinWithKey(lobby, text.trim());
+        }
+        reload();
+      }),
+
+    /** What a colleague needs: the desk invite, and a link (with the fingerprint to check) for a browser. */
     invite(): string {
       if (mode.kind !== 'peer') throw new IpcArgumentError('This desk has no calendar yet.');
-      const { peer, calendar } = mode;
-      const where = peer.state().host ?? { address: lanAddress(), port: peer.port };
-      const link = `http://${hostPart(where.address)}:${where.port}/#token=${encodeURIComponent(peer.identity.token)}`;
-      return [
-        `You are invited to the "${calendar.name}" calendar in LAN Scheduler.`,
-        `Desktop app: under "Join a calendar on this network", pick "${calendar.name}" and enter the key: ${calendar.joinKey}`,
-        `Browser on the office network: ${link}`,
-      ].join('\n');
+      const { peer } = mode;
+      const calendar = peer.calendar();
+      return inviteText({
+        calendarName: calendar.name,
+        deskInvite: formatDeskInvite({ calendar, desks: peer.inviteTargets() }),
+        browserLink: browserLink(lanAddress(), peer.port, peer.browserToken()),
+        fingerprint: peer.certificate.fingerprint,
+      });
     },
+
+    /** A new key for everyone connected now: earlier invites stop working, for desks and browsers alike. */
+    changeKey: () =>
+      serial(async () => {
+        if (mode.kind !== 'peer') throw new IpcArgumentError('This desk has no calendar yet.');
+        await mode.peer.changeKey();
+      }),
 
     /** Leaves the calendar (a host hands over first); the desk's copy stays on disk. */
     leave: () =>
@@ -244,11 +311,10 @@ export function createDesktop(options: DesktopOptions) {
         off();
         await peer.close().catch((err) => log.error(`leaving the calendar: ${(err as Error).message}`));
         leaving = false;
-        desk = { ...desk!, calendar: null };
-        await saveDesk(dataDir, desk);
+        await saveCalendar(null);
         mode = { kind: 'none' };
         await enterLobby();
-        moved();
+        reload();
       }),
 
     /** Hands over hosting, says goodbye on the LAN and flushes the store. Safe to call twice. */

@@ -8,6 +8,7 @@ export const Channel = {
   stateChanged: 'lan-scheduler:state-changed',
   createCalendar: 'lan-scheduler:create-calendar',
   joinCalendar: 'lan-scheduler:join-calendar',
+  joinInvite: 'lan-scheduler:join-invite',
   copyInvite: 'lan-scheduler:copy-invite',
   leave: 'lan-scheduler:leave',
 } as const;
@@ -18,8 +19,8 @@ export type DeskStatus = 'lobby' | 'starting' | 'hosting' | 'connecting' | 'conn
 
 /** A desk of the calendar, as the status area and the presence entity show it. */
 export interface DeskInfo {
-  peerId: string;
-  /** A human name: the person or computer the desk's id was made from, or a short id. */
+  deskId: string;
+  /** A human name: the person (or computer) the desk said it belongs to when it proved the key. */
   name: string;
   role: 'starting' | 'host' | 'peer' | 'leaving';
   self: boolean;
@@ -41,6 +42,8 @@ export interface DesktopState {
   desks: DeskInfo[];
   /** Calendars found on the LAN that this desk could join with their key. */
   found: { id: string; name: string }[];
+  /** Things the person should know, in words: a clock that is off, a key that changed, a desk to update. */
+  notices: string[];
 }
 
 /** How an IPC answer travels: Electron would prefix a thrown error's message with its own text. */
@@ -71,14 +74,23 @@ export function checkCalendarName(value: unknown): string {
   return name;
 }
 
-/** A join key: 8–200 characters of A–Z, a–z, 0–9, `_` and `-` (what newJoinKey makes, base64url). */
+/** A join key as typed: its shape only (whether it is one this app made is checked by the desk). */
 export function checkJoinKey(value: unknown): string {
   if (typeof value !== 'string') throw new IpcArgumentError('the key must be text');
   const key = value.trim();
   if (!/^[A-Za-z0-9_-]{8,200}$/.test(key)) {
-    throw new IpcArgumentError('That is not a calendar key: it is 8 or more letters, digits, "-" and "_".');
+    throw new IpcArgumentError('That is not a calendar key: a key is the 24 letters, digits, "-" and "_" from an invite.');
   }
   return key;
+}
+
+/** What a person pasted to join: a whole invite or a key (bounded; its content is read by the desk). */
+export function checkInviteText(value: unknown): string {
+  if (typeof value !== 'string') throw new IpcArgumentError('the invite must be text');
+  const text = value.trim();
+  if (text.length === 0) throw new IpcArgumentError('Paste the invite (or the key) a colleague sent you.');
+  if (text.length > 10_000) throw new IpcArgumentError('That is far longer than an invite.');
+  return text;
 }
 
 /** A calendar id as desks announce it: lowercase hex. */
@@ -126,6 +138,7 @@ export const ipcArguments = {
   [Channel.state]: none,
   [Channel.copyInvite]: none,
   [Channel.leave]: none,
+  [Channel.joinInvite]: (args: readonly unknown[]): [text: string] => (checkArity(args, 1), [checkInviteText(args[0])]),
   [Channel.createCalendar]: (args: readonly unknown[]): [name: string] => (checkArity(args, 1), [checkCalendarName(args[0])]),
   [Channel.joinCalendar]: (args: readonly unknown[]): [calendarId: string, joinKey: string] => (
     checkArity(args, 2), [checkCalendarId(args[0]), checkJoinKey(args[1])]

@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import type { Logger } from '../log.js';
+import type { Hint } from '../peer/discovery.js';
+import type { CalendarHint } from '../peer/probe.js';
 import { pageApp } from '../server/liveServer.js';
 
 /** What the lobby needs of discovery: browsing only, it never announces. */
 export interface Browser {
-  peers(): { calendarId: string; calendarName: string }[];
-  onChange(listener: () => void): void;
+  hints(): Pick<Hint, 'calendarId' | 'calendarName' | 'deskId' | 'address' | 'deskPort'>[];
+  onChange(listener: () => void): unknown;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,8 @@ export interface Lobby {
   readonly origin: string;
   /** Calendars seen on the LAN, one entry per calendar. */
   calendars(): { id: string; name: string }[];
+  /** Where the desks of the calendars seen are (all of them, or one calendar's): for trying a key. */
+  hints(calendarId?: string): CalendarHint[];
   onChange(listener: () => void): () => void;
   close(): Promise<void>;
 }
@@ -68,8 +72,14 @@ export async function startLobby(options: LobbyOptions): Promise<Lobby> {
     origin,
     calendars() {
       const byId = new Map<string, string>();
-      for (const p of browser.peers()) byId.set(p.calendarId, p.calendarName || byId.get(p.calendarId) || 'Unnamed calendar');
+      for (const p of browser.hints()) byId.set(p.calendarId, p.calendarName || byId.get(p.calendarId) || 'Unnamed calendar');
       return [...byId].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
+    },
+    hints(calendarId) {
+      return browser
+        .hints()
+        .filter((h) => calendarId === undefined || h.calendarId === calendarId)
+        .map((h) => ({ calendarId: h.calendarId, calendarName: h.calendarName, target: { deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort } }));
     },
     onChange(listener) {
       listeners.add(listener);

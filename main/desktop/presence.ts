@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { DeskInfo, Presence } from './ipc.js';
 
 /** The live entity the desk publishes its presence on. */
@@ -13,45 +12,27 @@ export interface PresenceSource {
   server: { publish(name: string, value: unknown, options?: { retain?: boolean }): number };
 }
 export interface PresenceState {
-  peerId: string;
+  deskId: string;
   role: Role;
-  peers: { peerId: string; role: Role }[];
+  /** The calendar's desks with the names they gave when they proved the key: this desk first. */
+  desks: { deskId: string; name: string; role: Role; self: boolean }[];
 }
 
-// A desk id the desktop app made: a name, then 64 random bits. The TXT record already carries
-// the id, so every desk can show every other desk by name without announcing anything new.
-const NAMED_ID = /^([A-Za-z0-9-]{1,24})_[0-9a-f]{16}$/;
-
-/** A new desk id that carries `person` (a user or computer name) as plain ASCII. */
-export function newPeerId(person: string, random = () => randomBytes(8).toString('hex')): string {
-  const slug = person
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^A-Za-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 24)
-    .replace(/-+$/, '');
-  return `${slug || 'desk'}_${random()}`;
-}
-
-/** The name a desk shows as: the one in its id, or (desks started by the CLI) a short id. */
-export function deskName(peerId: string): string {
-  return NAMED_ID.exec(peerId)?.[1] ?? `Desk ${peerId.slice(0, 6)}`;
-}
-
-/** Who is online, from the runtime's view of the LAN: this desk first, then the host, then by name. */
+/**
+ * Who is online, from the desks the host lists over the desks' own (proven, encrypted) channels:
+ * this desk first, then the host, then by name. Names never travel over mDNS.
+ */
 export function desksOf(state: PresenceState, selfName: string): DeskInfo[] {
-  const others = state.peers
-    .filter((p) => p.role !== 'leaving' && p.peerId !== state.peerId)
-    .map((p): DeskInfo => ({ peerId: p.peerId, name: deskName(p.peerId), role: p.role, self: false }))
+  const others = state.desks
+    .filter((d) => d.role !== 'leaving' && d.deskId !== state.deskId)
+    .map((d): DeskInfo => ({ deskId: d.deskId, name: d.name || `Desk ${d.deskId.slice(0, 6)}`, role: d.role, self: false }))
     .sort((a, b) => Number(b.role === 'host') - Number(a.role === 'host') || a.name.localeCompare(b.name));
-  return [{ peerId: state.peerId, name: selfName, role: state.role, self: true }, ...others];
+  return [{ deskId: state.deskId, name: selfName, role: state.role, self: true }, ...others];
 }
 
 /**
  * Publishes who is online on the desk's own live server whenever it changes, as
- * `{type: 'update-presence', value: {desks}}`. Every desk sees the same desks over mDNS, so
- * every desk publishes for its own pages; nothing crosses between desks.
+ * `{type: 'update-presence', value: {desks}}`, for its own pages (and browsers on it).
  */
 export function startPresence(source: PresenceSource, selfName: string) {
   let desks: DeskInfo[] = [];

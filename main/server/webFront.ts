@@ -110,7 +110,12 @@ export function createWebFront(options: WebFrontOptions): WebFront {
   const [plain, secure] = servers as [Server, Server | undefined];
   secure?.on('tlsClientError', () => undefined);
 
+  // The HTTP servers never listen themselves, so their own connection tracking never starts:
+  // the front keeps the sockets, to end them on close (keep-alive ones would linger for seconds).
+  const sockets = new Set<Socket>();
   const front = createNetServer((socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.once('data', (first: Buffer) => {
       socket.pause();
@@ -136,7 +141,7 @@ export function createWebFront(options: WebFrontOptions): WebFront {
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => front.close(() => resolve()));
-        for (const s of servers) s.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
         await stopped;
       })();
       return closing;

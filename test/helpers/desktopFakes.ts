@@ -1,11 +1,11 @@
 import type { DeskPeer } from '../../main/desktop/desktop.js';
 import type { Lobby } from '../../main/desktop/lobby.js';
-import type { SeenPeer } from '../../main/peer/discovery.js';
-import { calendarIdentity } from '../../main/peer/identity.js';
-import type { PeerRuntimeOptions, PeerState, RoleEvent } from '../../main/peer/runtime.js';
+import type { CalendarHint } from '../../main/peer/probe.js';
+import type { CalendarConfig, PeerRuntimeOptions, PeerState, RoleEvent } from '../../main/peer/runtime.js';
+import { calendarSecrets } from '../../main/trust/keys.js';
 
 // Stand-ins for the peer runtime and the lobby, for the desktop controller's tests: no mDNS,
-// no sockets, no Electron.
+// no sockets, no Electron. The runtime itself is tested for real (lan.test.ts, trust.test.ts).
 
 export type FakePeer = DeskPeer & {
   options: PeerRuntimeOptions;
@@ -13,26 +13,48 @@ export type FakePeer = DeskPeer & {
   role(event: RoleEvent): void;
   published: { name: string; value: any }[];
   closes: number;
+  keyChanges: number;
 };
 
+export const DESK_ID = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+
 export function fakePeer(options: PeerRuntimeOptions): FakePeer {
-  const identity = calendarIdentity(options.calendar.name, options.calendar.joinKey);
+  let calendar: CalendarConfig = options.calendar;
   let state: PeerState = {
     role: 'starting',
-    peerId: options.peerId,
-    calendar: { id: identity.id, name: identity.name },
+    deskId: DESK_ID,
+    name: options.deskName,
+    calendar: { id: calendar.id, name: calendar.name },
     host: null,
-    peers: [],
+    desks: [{ deskId: DESK_ID, name: options.deskName, role: 'starting', self: true }],
     otherCalendars: [],
+    outdated: [],
+    clockSkewMs: null,
+    keyChanged: false,
+    fingerprint: 'AB:CD',
   };
   const listeners = new Set<(s: PeerState) => void>();
   const peer: FakePeer = {
     options,
-    identity,
+    deskId: DESK_ID,
     port: options.port || 45678,
     published: [],
     closes: 0,
+    keyChanges: 0,
+    certificate: { fingerprint: 'AB:CD:EF' },
     server: { publish: (name, value) => (peer.published.push({ name, value }), 1) },
+    calendar: () => calendar,
+    browserToken: () => calendarSecrets(calendar.joinKey).browserToken,
+    inviteTargets: () => [
+      ...(state.host ? [{ deskId: state.host.deskId, addresses: [state.host.address], deskPort: 3211 }] : []),
+      { deskId: DESK_ID, addresses: ['192.168.1.20'], deskPort: 3211 },
+    ],
+    async changeKey() {
+      peer.keyChanges++;
+      calendar = { ...calendar, joinKey: 'cHqRDp6nm3Zf1KJuRlvGwtwk', keyGen: calendar.keyGen + 1 };
+      await options.saveCalendar(calendar);
+      return calendar;
+    },
     state: () => state,
     onState(listener) {
       listeners.add(listener);
@@ -58,6 +80,10 @@ export function fakeLobby(found: { id: string; name: string }[]) {
     closes: 0,
     found,
     calendars: () => lobby.found,
+    hints: (calendarId?: string): CalendarHint[] =>
+      lobby.found
+        .filter((c) => calendarId === undefined || c.id === calendarId)
+        .map((c) => ({ calendarId: c.id, calendarName: c.name, target: { deskId: DESK_ID.replace(/a/g, 'b'), addresses: ['192.168.1.30'], deskPort: 3211 } })),
     onChange(l) {
       listeners.add(l);
       return () => void listeners.delete(l);
@@ -70,14 +96,5 @@ export function fakeLobby(found: { id: string; name: string }[]) {
   return lobby;
 }
 
-export const seen = (peerId: string, role: SeenPeer['role'], over: Partial<SeenPeer> = {}): SeenPeer => ({
-  calendarId: 'c0ffee00c0ffee00c0ffee00',
-  calendarName: 'Office',
-  peerId,
-  role,
-  revision: 0,
-  address: '192.168.1.30',
-  port: 3210,
-  lastSeen: Date.now(),
-  ...over,
-});
+/** A desk of the calendar as the host lists it. */
+export const listed = (deskId: string, name: string, role: 'host' | 'peer' | 'leaving'): PeerState['desks'][number] => ({ deskId, name, role, self: false });
