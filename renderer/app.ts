@@ -8,6 +8,7 @@ import { mountDeskStatus } from './deskStatus.js';
 import { showFirstRun } from './firstRun.js';
 import { watchSockets, type LinkState } from './liveSync.js';
 import { mountScheduler } from './schedulerView.js';
+import { mountSettings } from './settings.js';
 import { createStatus } from './status.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -84,6 +85,9 @@ async function main() {
     onPresence: deskStatus.presence,
   });
   Object.assign(window, { scheduler });
+  // Calendar apps: time zone, feed URLs, CalDAV account, and import (a dropped .ics file opens it).
+  mountSettings({ api, calendars, status, button: $<HTMLButtonElement>('settings-button'), dialog: $<HTMLDialogElement>('settings-dialog') });
+  $('settings-button').hidden = false;
 
   let gantt: Promise<unknown> | null = null;
   for (const tab of document.querySelectorAll<HTMLButtonElement>('.tabs [data-view]')) {
