@@ -69,7 +69,7 @@ const targets = {
   bench: () =>
     esbuild.build({
       ...common,
-      entryPoints: ['test/bench/liveBench.ts', 'test/bench/lanBench.ts'],
+      entryPoints: ['test/bench/liveBench.ts', 'test/bench/lanBench.ts', 'test/bench/soak.ts', 'test/bench/fuzz.ts'],
       platform: 'node',
       format: 'esm',
       target: 'node20',
