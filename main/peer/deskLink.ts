@@ -199,7 +199,12 @@ export async function startDeskServer(options: DeskServerOptions): Promise<DeskS
   let unproven = 0;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
   const https: Server = createServer({ cert: me.cert.cert, key: me.cert.key, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false });
-  https.on('request', (_req, res) => void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('desks only\n'));
+  // Only desks that prove the key, over the socket, are served here: a browser token gets nothing.
+  https.on('request', (_req, res) =>
+    void res
+      .writeHead(403, { 'Content-Type': 'application/json' })
+      .end(JSON.stringify({ action: 'error', message: 'this port is for desks of the calendar, after they prove its key' })),
+  );
   https.on('tlsClientError', () => undefined);
 
   const refuse = (ws: WebSocket, code: number, why: string, kind: RefusalKind, deskId: string | null, address: string) => {

@@ -64,7 +64,8 @@ export function localNames(): { dns: string[]; ips: string[] } {
   const host = hostname().toLowerCase();
   const dns = ['localhost', ...(/^[a-z0-9.-]{1,253}$/.test(host) ? [host, `${host.split('.')[0]}.local`] : [])];
   const ips = ['127.0.0.1', '::1'];
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal) ips.push(a.address.split('%')[0]!);
+  // Link-local addresses change with every interface and no browser is sent to them: left out.
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal && !a.address.startsWith('fe80')) ips.push(a.address);
   return { dns: [...new Set(dns)], ips: [...new Set(ips)] };
 }
 
@@ -109,8 +110,7 @@ function stillGood(certPem: string, keyPem: string, names: { dns: string[]; ips:
   const cert = new X509Certificate(certPem);
   if (Date.parse(cert.validTo) - Date.now() < RENEW_DAYS * 86_400_000) return false;
   if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return false;
-  const san = cert.subjectAltName ?? '';
-  return names.ips.every((ip) => san.includes(`IP Address:${ip === '::1' ? '0:0:0:0:0:0:0:1' : ip}`) || (ip.includes(':') && san.includes(ip)));
+  return names.ips.every((ip) => cert.checkIP(ip) !== undefined);
 }
 
 /**
