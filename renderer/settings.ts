@@ -27,6 +27,9 @@ export interface SettingsOptions {
 const SETTINGS = '/api/v1/calendar-settings';
 const isIcs = (file: File) => /\.(ics|ical|ifb|icalendar)$/i.test(file.name) || file.type === 'text/calendar';
 
+type Request = (method: string, path: string, body?: BodyInit, type?: string) => Promise<any>;
+type Find = <T extends HTMLElement>(id: string) => T;
+
 /**
  * The calendar's settings for calendar apps: its time zone, the feed URLs with copy buttons, a new
  * feed address (which revokes the old one), the CalDAV account, and importing an .ics file (chosen,
@@ -34,68 +37,24 @@ const isIcs = (file: File) => /\.(ics|ical|ifb|icalendar)$/i.test(file.name) || 
  */
 export function mountSettings(options: SettingsOptions) {
   const { api, calendars, status, button, dialog } = options;
-  const $ = <T extends HTMLElement>(id: string) => dialog.querySelector<T>(`#${id}`)!;
-  const zoneForm = $<HTMLFormElement>('zone-form');
-  const zoneInput = $<HTMLInputElement>('zone-input');
-  const zoneList = $<HTMLDataListElement>('zone-list');
-  const feedList = $<HTMLUListElement>('feed-list');
-  const rotate = $<HTMLButtonElement>('feed-rotate');
-  const rotateConfirm = $('feed-rotate-confirm');
-  const importForm = $<HTMLFormElement>('import-form');
-  const importFile = $<HTMLInputElement>('import-file');
-  const importCalendar = $<HTMLSelectElement>('import-calendar');
-  const importDrop = $('import-drop');
-  const importResult = $('import-result');
-  let staged: File | null = null;
-  let zones: string[] = [];
-
-  const request = async (method: string, path: string, body?: BodyInit, type = 'application/json') => {
+  const $: Find = <T extends HTMLElement>(id: string) => dialog.querySelector<T>(`#${id}`)!;
+  const request: Request = async (method, path, body, type = 'application/json') => {
     const res = await fetch(api.baseUrl + path, { method, headers: { 'Remote-Token': api.token, ...(body !== undefined && { 'Content-Type': type }) }, body });
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(answer.message ?? `the host answered ${res.status}`);
     return answer;
   };
-
-  const copyRow = (label: string, value: string, testId: string) => {
-    const row = document.createElement('li');
-    const name = document.createElement('span');
-    name.className = 'feed-name';
-    name.textContent = label;
-    const field = document.createElement('input');
-    field.readOnly = true;
-    field.value = value;
-    field.dataset.feed = testId;
-    field.setAttribute('aria-label', `${label}: address`);
-    const copy = document.createElement('button');
-    copy.type = 'button';
-    copy.className = 'quiet';
-    copy.textContent = 'Copy';
-    copy.addEventListener('click', () => void copyText(field, copy));
-    row.append(name, field, copy);
-    return row;
-  };
-
   const render = (settings: CalendarSettings) => {
-    zoneInput.value = settings.timeZone;
-    if (zones.length !== settings.zones.length) {
-      zones = settings.zones;
-      zoneList.replaceChildren(...zones.map((z) => Object.assign(document.createElement('option'), { value: z })));
-    }
-    feedList.replaceChildren(
-      copyRow('All calendars', settings.feeds.all, 'all'),
-      ...settings.feeds.calendars.map((c) => copyRow(c.name, c.url, c.id)),
-      copyRow('Events in no calendar', settings.feeds.none, 'none'),
-    );
+    zone.render(settings);
+    feeds.render(settings);
     $('caldav-url').textContent = settings.caldav.url;
-    importCalendar.replaceChildren(
-      Object.assign(document.createElement('option'), { value: '', textContent: 'No calendar' }),
-      ...calendars.all().sort((a, b) => a.name.localeCompare(b.name)).map((c) => Object.assign(document.createElement('option'), { value: c.id, textContent: c.name })),
-    );
+    imports.render();
     dialog.dataset.loaded = 'true';
   };
-
+  const zone = zoneSection($, request, status, render);
+  const feeds = feedSection($, request, status, render);
   const open = async () => {
-    rotateConfirm.hidden = true;
+    feeds.reset();
     if (!dialog.open) dialog.showModal();
     try {
       render(await request('GET', SETTINGS));
@@ -103,13 +62,26 @@ export function mountSettings(options: SettingsOptions) {
       status.toast(`Could not load the calendar settings: ${(err as Error).message}`, 'error');
     }
   };
+  const imports = importSection($, request, status, calendars, open);
 
   button.addEventListener('click', () => void open());
   $('settings-close').addEventListener('click', () => dialog.close());
+  $('caldav-copy-password').addEventListener('click', (e) => {
+    const field = Object.assign(document.createElement('input'), { value: api.token });
+    void copyText(field, e.currentTarget as HTMLButtonElement);
+  });
+  return { open };
+}
 
-  zoneForm.addEventListener('submit', async (e) => {
+/** The calendar's IANA zone: a searchable list (a datalist), saved for the whole calendar. */
+function zoneSection($: Find, request: Request, status: Status, render: (s: CalendarSettings) => void) {
+  const form = $<HTMLFormElement>('zone-form');
+  const input = $<HTMLInputElement>('zone-input');
+  const list = $<HTMLDataListElement>('zone-list');
+  let zones: string[] = [];
+  form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const zone = zoneInput.value.trim();
+    const zone = input.value.trim();
     if (zones.length && !zones.includes(zone)) {
       status.toast(`“${zone}” is not a time zone this calendar knows. Pick one from the list, such as Europe/Berlin.`, 'error');
       return;
@@ -121,49 +93,95 @@ export function mountSettings(options: SettingsOptions) {
       status.toast(`Could not change the time zone: ${(err as Error).message}`, 'error');
     }
   });
+  return {
+    render(settings: CalendarSettings) {
+      input.value = settings.timeZone;
+      if (zones.length === settings.zones.length) return;
+      zones = settings.zones;
+      list.replaceChildren(...zones.map((z) => Object.assign(document.createElement('option'), { value: z })));
+    },
+  };
+}
 
-  rotate.addEventListener('click', () => void (rotateConfirm.hidden = false));
-  $('feed-rotate-cancel').addEventListener('click', () => void (rotateConfirm.hidden = true));
+/** The feed URLs, each with a copy button, and a new address for all of them (asked twice). */
+function feedSection($: Find, request: Request, status: Status, render: (s: CalendarSettings) => void) {
+  const list = $<HTMLUListElement>('feed-list');
+  const confirm = $('feed-rotate-confirm');
+  // Served to this computer only (the desktop window), the addresses name 127.0.0.1: say so.
+  const local = Object.assign(document.createElement('p'), {
+    className: 'muted',
+    hidden: true,
+    textContent: 'These addresses name this computer. On other devices use the desk’s network address from the invite instead of 127.0.0.1.',
+  });
+  list.after(local);
+  $('feed-rotate').addEventListener('click', () => void (confirm.hidden = false));
+  $('feed-rotate-cancel').addEventListener('click', () => void (confirm.hidden = true));
   $('feed-rotate-yes').addEventListener('click', async () => {
     try {
       render(await request('POST', `${SETTINGS}/new-feed-address`));
-      rotateConfirm.hidden = true;
+      confirm.hidden = true;
       status.toast('New feed addresses made. The old ones no longer work: send the new ones to whoever subscribed.');
     } catch (err) {
       status.toast(`Could not make a new feed address: ${(err as Error).message}`, 'error');
     }
   });
-  $('caldav-copy-password').addEventListener('click', (e) => {
-    const field = Object.assign(document.createElement('input'), { value: api.token });
-    void copyText(field, e.currentTarget as HTMLButtonElement);
-  });
-
-  const stage = (file: File | null) => {
-    staged = file && isIcs(file) ? file : null;
-    importDrop.textContent = staged ? `Ready to import ${staged.name}` : file ? `${file.name} is not an .ics file` : 'Or drop an .ics file here, or anywhere on the page';
-    importDrop.dataset.staged = String(!!staged);
+  return {
+    reset: () => void (confirm.hidden = true),
+    render(settings: CalendarSettings) {
+      list.replaceChildren(
+        copyRow('All calendars', settings.feeds.all, 'all'),
+        ...settings.feeds.calendars.map((c) => copyRow(c.name, c.url, c.id)),
+        copyRow('Events in no calendar', settings.feeds.none, 'none'),
+      );
+      local.hidden = !/^https?:\/\/(127\.|localhost[:/]|\[::1\])/.test(settings.feeds.all);
+    },
   };
-  importFile.addEventListener('change', () => stage(importFile.files?.[0] ?? null));
-  importForm.addEventListener('submit', async (e) => {
+}
+
+function copyRow(label: string, value: string, feed: string) {
+  const row = document.createElement('li');
+  const name = Object.assign(document.createElement('span'), { className: 'feed-name', textContent: label });
+  const field = Object.assign(document.createElement('input'), { readOnly: true, value });
+  field.dataset.feed = feed;
+  field.setAttribute('aria-label', `${label}: address`);
+  const copy = Object.assign(document.createElement('button'), { type: 'button', className: 'quiet', textContent: 'Copy' });
+  copy.addEventListener('click', () => void copyText(field, copy));
+  row.append(name, field, copy);
+  return row;
+}
+
+/** Import: a chosen file, or one dropped anywhere on the page (which opens the dialog with it). */
+function importSection($: Find, request: Request, status: Status, calendars: Calendars, open: () => Promise<void>) {
+  const form = $<HTMLFormElement>('import-form');
+  const file = $<HTMLInputElement>('import-file');
+  const calendar = $<HTMLSelectElement>('import-calendar');
+  const drop = $('import-drop');
+  const result = $('import-result');
+  let staged: File | null = null;
+  const stage = (chosen: File | null) => {
+    staged = chosen && isIcs(chosen) ? chosen : null;
+    drop.textContent = staged ? `Ready to import ${staged.name}` : chosen ? `${chosen.name} is not an .ics file` : 'Or drop an .ics file here, or anywhere on the page';
+    drop.dataset.staged = String(!!staged);
+  };
+  file.addEventListener('change', () => stage(file.files?.[0] ?? null));
+  form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!staged) {
-      importResult.textContent = 'Choose an .ics file first (exported from Google, Outlook, Thunderbird, Apple…).';
+      result.textContent = 'Choose an .ics file first (exported from Google, Outlook, Thunderbird, Apple…).';
       return;
     }
-    importResult.textContent = `Importing ${staged.name}…`;
+    result.textContent = `Importing ${staged.name}…`;
     try {
-      const query = importCalendar.value ? `?calendar=${encodeURIComponent(importCalendar.value)}` : '';
+      const query = calendar.value ? `?calendar=${encodeURIComponent(calendar.value)}` : '';
       const outcome: ImportOutcome = await request('POST', `/api/v1/import${query}`, await staged.text(), 'text/calendar');
-      importResult.textContent = outcome.summary;
+      result.textContent = outcome.summary;
       status.toast(outcome.summary, outcome.skipped.length ? 'warning' : 'info', 12_000);
       stage(null);
-      importForm.reset();
+      form.reset();
     } catch (err) {
-      importResult.textContent = `The file was not imported: ${(err as Error).message}`;
+      result.textContent = `The file was not imported: ${(err as Error).message}`;
     }
   });
-
-  // A file dropped anywhere on the page opens the import, ready to go.
   const hasFiles = (e: DragEvent) => !!e.dataTransfer && [...e.dataTransfer.types].includes('Files');
   document.addEventListener('dragover', (e) => {
     if (!hasFiles(e)) return;
@@ -174,10 +192,20 @@ export function mountSettings(options: SettingsOptions) {
     if (!hasFiles(e)) return;
     e.preventDefault();
     stage(e.dataTransfer!.files[0] ?? null);
-    importResult.textContent = '';
+    result.textContent = '';
     void open();
   });
-  return { open };
+  return {
+    render() {
+      const chosen = calendar.value;
+      calendar.replaceChildren(
+        Object.assign(document.createElement('option'), { value: '', textContent: 'No calendar' }),
+        ...calendars.all().sort((a, b) => a.name.localeCompare(b.name)).map((c) => Object.assign(document.createElement('option'), { value: c.id, textContent: c.name })),
+      );
+      calendar.value = chosen;
+      if (calendar.selectedIndex < 0) calendar.value = '';
+    },
+  };
 }
 
 /** Copies a field's text: the clipboard API where the page may use it, else the selection. */
