@@ -108,6 +108,13 @@ describe('records and iCalendar, through the calendar zone', () => {
     ]);
   });
 
+  it('an EXDATE given as a date removes that day\'s occurrence of a timed series', () => {
+    const [vcalendar] = parseCalendars(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', 'UID:u2', 'DTSTART;TZID=Europe/Berlin:20260302T093000', 'DTEND;TZID=Europe/Berlin:20260302T100000', 'RRULE:FREQ=DAILY;COUNT=5', 'EXDATE;VALUE=DATE:20260304', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n'));
+    resolveZones(vcalendar!);
+    const mapped = mapEvent(vcalendar!.getAllSubcomponents('vevent'), icalZone('Europe/Berlin'));
+    expect(mapped.exceptions).toEqual([expect.objectContaining({ original_start: '2026-03-04 09:30', deleted: true })]);
+  });
+
   it('VALARMs written by a client come back unchanged, absolute and several', () => {
     const alarms = ['BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:Soon', 'TRIGGER;RELATED=END:-PT5M', 'END:VALARM', 'BEGIN:VALARM', 'ACTION:AUDIO', 'TRIGGER;VALUE=DATE-TIME:20260302T083000Z', 'REPEAT:2', 'DURATION:PT5M', 'END:VALARM'].join('\r\n');
     const master = stored({ text: 'Alarmed', start_date: '2026-03-02 10:00', end_date: '2026-03-02 11:00', alarms });

@@ -157,8 +157,9 @@ export function mapEvent(vevents: ICAL.Component[], zone: ICAL.Timezone, floatin
   const exceptions: Record<string, unknown>[] = [];
   const seen = new Set<string>();
   const exdates = master.getAllProperties('exdate').flatMap((p) => p.getValues() as ICAL.Time[]);
+  const firstStart = start.isDate ? start : inCalendar(start, ctx);
   for (const exdate of exdates) {
-    const originalTime = start.isDate ? asDate(exdate) : inCalendar(exdate, ctx);
+    const originalTime = start.isDate ? asDate(exdate) : exdate.isDate ? onDay(exdate, firstStart) : inCalendar(exdate, ctx);
     const original = recordFromTime(originalTime);
     if (seen.has(original)) continue;
     seen.add(original);
@@ -177,6 +178,13 @@ export function mapEvent(vevents: ICAL.Component[], zone: ICAL.Timezone, floatin
     exceptions.push({ ...own, original_start: original, ...(cancelled && { deleted: true }) });
   }
   return { uid, master: body, exceptions };
+}
+
+/** A timed series' occurrence on a date (some clients write EXDATE;VALUE=DATE for it): that day at the series' time. */
+function onDay(date: ICAL.Time, start: ICAL.Time): ICAL.Time {
+  const time = start.clone();
+  Object.assign(time, { year: date.year, month: date.month, day: date.day });
+  return time;
 }
 
 /**
