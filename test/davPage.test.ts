@@ -65,7 +65,7 @@ describe('CalDAV and the page, live both ways', () => {
     await a.page.waitForSelector('#settings-dialog[data-loaded="true"]');
     expect(await a.page.inputValue('#zone-input')).toBe('Europe/Berlin');
     const feed = await a.page.inputValue('input[data-feed="all"]');
-    expect(feed).toMatch(new RegExp(`^${suite.host.base}/feeds/[A-Za-z0-9_-]{32}/all\\.ics$`));
+    expect(feed).toMatch(new RegExp(`^${suite.host.base}/feed/[A-Za-z0-9_-]{32}/all\\.ics$`));
     expect((await fetch(feed)).status).toBe(200);
     await a.page.click('#feed-list li:first-child button');
     expect(await a.page.evaluate(() => navigator.clipboard.readText())).toBe(feed);

@@ -35,7 +35,7 @@ describe('the ICS feed', () => {
   it('holds the events with real text, one feed for all calendars and one per calendar, each URL ending in .ics', async () => {
     const { room } = await someEvents();
     const { feeds } = await settings();
-    expect(feeds.all).toMatch(new RegExp(`^${host.base}/feeds/[A-Za-z0-9_-]{32}/all\\.ics$`));
+    expect(feeds.all).toMatch(new RegExp(`^${host.base}/feed/[A-Za-z0-9_-]{32}/all\\.ics$`));
     expect(feeds.calendars).toEqual([{ id: room, name: 'Room A', url: expect.stringMatching(new RegExp(`/cal-${room}\\.ics$`)) }]);
     expect(feeds).toEqual(feedUrls(host.base, createTokenAuth(TOKEN), host.store));
 
@@ -97,7 +97,7 @@ describe('the ICS feed', () => {
     const { room } = await someEvents();
     const { feeds } = await settings();
     const secret = new URL(feeds.all).pathname.split('/')[2]!;
-    for (const path of [`/feeds/${secret}/none.ics`, `/feeds/${secret}/cal-${room}.ics`, `/feeds/${'A'.repeat(32)}/all.ics`, `/feeds/${secret}/all.txt`, '/feeds/x/all.ics']) {
+    for (const path of [`/feed/${secret}/none.ics`, `/feed/${secret}/cal-${room}.ics`, `/feed/${'A'.repeat(32)}/all.ics`, `/feed/${secret}/all.txt`, '/feed/x/all.ics']) {
       expect((await get(host.base + path)).status, path).toBe(404);
     }
   });

@@ -19,7 +19,7 @@ export interface CalendarAppsOptions {
 
 /**
  * The office calendar for calendar apps: CalDAV (/.well-known/caldav, /dav/…, PROPFIND /), the ICS
- * feed (/feeds/…) and the page's calendar settings and import (/api/v1/calendar-settings, /api/v1/import).
+ * feed (/feed/…) and the page's calendar settings and import (/api/v1/calendar-settings, /api/v1/import).
  * Each checks its own credentials and reads its own bodies, so it goes before the JSON-only REST API.
  */
 export function calendarAppRoutes(options: CalendarAppsOptions): Router {

@@ -26,7 +26,7 @@ function feedMac(auth: TokenAuth, generation: number, scope: string): string {
   return createHmac('sha256', auth.feedSecret()).update(`lan-scheduler/feed/${generation}/${scope}`).digest('base64url').slice(0, 32);
 }
 
-const feedPath = (auth: TokenAuth, generation: number, scope: string) => `/feeds/${feedMac(auth, generation, scope)}/${scope}.ics`;
+const feedPath = (auth: TokenAuth, generation: number, scope: string) => `/feed/${feedMac(auth, generation, scope)}/${scope}.ics`;
 
 /** The feed URLs under a base URL such as https://192.168.1.20:3210 (what the host prints, what the page shows). */
 export function feedUrls(baseUrl: string, auth: TokenAuth, store: Store): FeedUrls {
@@ -42,11 +42,11 @@ export function feedUrls(baseUrl: string, auth: TokenAuth, store: Store): FeedUr
   };
 }
 
-/** GET /feeds/SECRET/SCOPE.ics: the read-only iCalendar feed for subscribers (Outlook, Apple Calendar, Thunderbird). */
+/** GET /feed/SECRET/SCOPE.ics: the read-only iCalendar feed for subscribers (Outlook, Apple Calendar, Thunderbird). */
 export function feedRoutes(options: { store: Store; auth: TokenAuth }): Router {
   const { store, auth } = options;
   const router = Router();
-  router.get('/feeds/:mac/:file', (req, res) => {
+  router.get('/feed/:mac/:file', (req, res) => {
     const scope = /^(.{1,200})\.ics$/.exec(req.params.file)?.[1] ?? '';
     const generation = readSettings(store).feedGeneration;
     const given = Buffer.from(req.params.mac);

@@ -19,9 +19,9 @@ export function davClientsMissing(): string | null {
 }
 
 /** Runs one command of test/helpers/dav_client.py (python3-caldav and friends) and answers its JSON. */
-export async function davClient(command: string, url: string, password: string, args: Record<string, unknown> = {}): Promise<any> {
+export async function davClient(command: string, url: string, password: string, args: Record<string, unknown> = {}, options: { verify?: string } = {}): Promise<any> {
   try {
-    const { stdout } = await run(PYTHON, [SCRIPT, command, url, password, JSON.stringify(args)], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(PYTHON, [SCRIPT, command, url, password, JSON.stringify(args)], { env: { ...env, DAV_VERIFY: options.verify ?? '' }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
     return JSON.parse(stdout);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
