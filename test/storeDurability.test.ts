@@ -36,7 +36,8 @@ const refusal = (kind: string, message: string | RegExp) => expect.objectContain
 describe('a write the disk refuses', () => {
   it('leaves no trace in memory, reads, revisions or the change log, is cut back, and the next write goes through', async () => {
     const disk = faultyFs();
-    const store = await createLowStore({ dir, log, fs: disk.fs });
+    const told: string[] = [];
+    const store = await createLowStore({ dir, log, fs: disk.fs, onStorage: (status) => told.push(status.state) });
     await store.commit([add('a')]);
     await store.commit([add('b')]);
     disk.fail({ op: 'write', code: 'ENOSPC', path: isJournal });
@@ -61,6 +62,7 @@ describe('a write the disk refuses', () => {
     const [next] = await store.commit([add('e')]);
     expect(next!.rev).toBe(3);
     expect(store.storage()).toEqual({ state: 'ok' });
+    expect(told).toEqual(['disk-full', 'ok']);
     expect(lines.at(-1)).toMatch(/takes writes again/);
     expect(await journalLines()).toHaveLength(3);
     // No close: as if killed. The next start has every acknowledged write and nothing refused.
@@ -173,6 +175,25 @@ describe('over HTTP', () => {
       expect(live.body.value).toMatchObject({ type: 'add-event', event: { id: after }, rev: 2 });
       expect(inbox.seen.filter((m) => m.action === 'event')).toEqual([]);
       ws.terminate();
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+});
+
+describe('limits over HTTP', () => {
+  it('answers 507 with the limit in words', async () => {
+    const store = await createLowStore({ dir, log: silentLogger, maxRecords: 1 });
+    const server = createLiveServer({ store, auth: createTokenAuth(TOKEN), log: silentLogger });
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const post = () =>
+        fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', headers: { 'Remote-Token': TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(anEvent()) });
+      expect((await post()).status).toBe(200);
+      const refused = await post();
+      expect(refused.status).toBe(507);
+      expect(await refused.json()).toEqual({ action: 'error', message: 'this calendar holds 1 events, the most it keeps; delete some first' });
     } finally {
       await server.close();
       await store.close();

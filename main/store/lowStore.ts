@@ -110,66 +110,8 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     onStorage: options.onStorage,
   });
 
-  /** Numbers the requests after everything queued, checks the limits, and queues them. */
-  const commit = (requests: ChangeRequest[], local: boolean): Promise<Change[]> => {
-    try {
-      if (local) checkRecordCount(requests);
-      let rev = writes.nextRevision();
-      const changes = requests.map((request): Change => {
-        // A version from elsewhere (a merge) moves the clock past it; a local one came from the clock.
-        if (request.hlc) clock.observe(request.hlc);
-        return { ...request, rev: rev++, hlc: request.hlc ?? clock.tick() };
-      });
-      const lines = changes.map((c) => JSON.stringify(c));
-      // About what each change adds to a snapshot: its record, its version, its place in the log.
-      let growth = 0;
-      for (let i = 0; i < changes.length; i++) growth += 2 * lines[i]!.length + 80;
-      const shrinks = changes.every((c) => c.op === 'delete');
-      if (local && !shrinks && state.bytes() + writes.pendingGrowth() + growth > maxSnapshotBytes) {
-        throw new StoreError('limit', `this calendar has reached its size limit of ${mib(maxSnapshotBytes)}; delete something first`);
-      }
-      const adds = new Map<string, number>();
-      for (const c of changes) if (c.op === 'add') adds.set(c.entity, (adds.get(c.entity) ?? 0) + 1);
-      return writes.enqueue(changes, lines, growth, adds);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  };
-  const checkRecordCount = (requests: ChangeRequest[]) => {
-    const adds = new Map<string, number>();
-    for (const r of requests) if (r.op === 'add') adds.set(r.entity, (adds.get(r.entity) ?? 0) + 1);
-    for (const [entity, n] of adds) {
-      if (state.count(entity) + writes.pendingAdds(entity) + n > maxRecords) {
-        throw new StoreError('limit', `this calendar holds ${maxRecords.toLocaleString('en')} ${entity}, the most it keeps; delete some first`);
-      }
-    }
-  };
-
-  /** Within one batch only the latest version of each record counts, and only if it beats the one held or queued. */
-  const merge = (incoming: VersionedChange[]) => {
-    const newest = new Map<string, VersionedChange>();
-    for (const change of incoming) {
-      const key = `${change.entity}\u0000${change.record.id}`;
-      const seen = newest.get(key);
-      if (!seen || seen.hlc < change.hlc) newest.set(key, change);
-    }
-    const accepted: ChangeRequest[] = [];
-    let refused = 0;
-    for (const change of newest.values()) {
-      if (tooFarAhead(change.hlc)) {
-        refused++;
-        continue;
-      }
-      const pending = writes.pendingOf(change.entity, change.record.id);
-      const held = pending?.version ?? state.versionOf(change.entity, change.record.id);
-      if (held !== undefined && held >= change.hlc) continue;
-      const alive = pending?.alive ?? state.get(change.entity, change.record.id) !== undefined;
-      const op = change.op === 'delete' ? 'delete' : alive ? 'update' : 'add';
-      accepted.push({ entity: change.entity, op, record: change.record, hlc: change.hlc });
-    }
-    if (refused > 0) log.warn(`refused ${refused} changes stamped more than a minute ahead of this desk's clock`);
-    return commit(accepted, false);
-  };
+  const commit = createCommit({ state, writes, clock, maxRecords, maxSnapshotBytes });
+  const merge = (incoming: VersionedChange[]) => commit(newerVersions(incoming, { state, writes, tooFarAhead, log }), false);
 
   const exportPages = (pageSize = EXPORT_PAGE): StateExport => ({ storeId, ...state.exportAll(pageSize) });
   return {
@@ -199,6 +141,79 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     storage: () => writes.status(),
     close: () => writes.close(),
   };
+}
+
+type WritePath = ReturnType<typeof createWritePath>;
+
+/**
+ * Commits: numbers the requests after everything queued, stamps them, checks the limits (for
+ * local writes: a desk's merge is never refused for them, so desks converge), and queues them.
+ */
+function createCommit(o: { state: State; writes: WritePath; clock: Clock; maxRecords: number; maxSnapshotBytes: number }) {
+  const { state, writes, clock } = o;
+  const checkRecordCount = (adds: Map<string, number>) => {
+    for (const [entity, n] of adds) {
+      if (state.count(entity) + writes.pendingAdds(entity) + n > o.maxRecords) {
+        throw new StoreError('limit', `this calendar holds ${o.maxRecords.toLocaleString('en')} ${entity}, the most it keeps; delete some first`);
+      }
+    }
+  };
+  return (requests: ChangeRequest[], local: boolean): Promise<Change[]> => {
+    try {
+      const adds = new Map<string, number>();
+      for (const r of requests) if (r.op === 'add') adds.set(r.entity, (adds.get(r.entity) ?? 0) + 1);
+      if (local) checkRecordCount(adds);
+      let rev = writes.nextRevision();
+      const changes = requests.map((request): Change => {
+        // A version from elsewhere (a merge) moves the clock past it; a local one came from the clock.
+        if (request.hlc) clock.observe(request.hlc);
+        return { ...request, rev: rev++, hlc: request.hlc ?? clock.tick() };
+      });
+      const lines = changes.map((c) => JSON.stringify(c));
+      // About what each change adds to a snapshot: its record, its version, its place in the log.
+      let growth = 0;
+      for (const line of lines) growth += 2 * line.length + 80;
+      const shrinks = changes.every((c) => c.op === 'delete');
+      if (local && !shrinks && state.bytes() + writes.pendingGrowth() + growth > o.maxSnapshotBytes) {
+        throw new StoreError('limit', `this calendar has reached its size limit of ${mib(o.maxSnapshotBytes)}; delete something first`);
+      }
+      return writes.enqueue(changes, lines, growth, adds);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}
+
+/**
+ * What a merge applies: within one batch only the latest version of each record, and only if it
+ * beats the version held or still on its way to the disk. Versions stamped far ahead are refused.
+ */
+function newerVersions(
+  incoming: VersionedChange[],
+  o: { state: State; writes: WritePath; tooFarAhead: (hlc: string) => boolean; log: Logger },
+): ChangeRequest[] {
+  const newest = new Map<string, VersionedChange>();
+  for (const change of incoming) {
+    const key = `${change.entity}\u0000${change.record.id}`;
+    const seen = newest.get(key);
+    if (!seen || seen.hlc < change.hlc) newest.set(key, change);
+  }
+  const accepted: ChangeRequest[] = [];
+  let refused = 0;
+  for (const change of newest.values()) {
+    if (o.tooFarAhead(change.hlc)) {
+      refused++;
+      continue;
+    }
+    const pending = o.writes.pendingOf(change.entity, change.record.id);
+    const held = pending?.version ?? o.state.versionOf(change.entity, change.record.id);
+    if (held !== undefined && held >= change.hlc) continue;
+    const alive = pending?.alive ?? o.state.get(change.entity, change.record.id) !== undefined;
+    const op = change.op === 'delete' ? 'delete' : alive ? 'update' : 'add';
+    accepted.push({ entity: change.entity, op, record: change.record, hlc: change.hlc });
+  }
+  if (refused > 0) o.log.warn(`refused ${refused} changes stamped more than a minute ahead of this desk's clock`);
+  return accepted;
 }
 
 /** The folder read into memory: the snapshot with the journal's later changes applied over it. */
