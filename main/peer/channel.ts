@@ -39,6 +39,8 @@ export interface Channel {
   onClose(listener: (why: string) => void): () => void;
   /** The other clock minus ours, from the pongs with the shortest round trip (connecting side only). */
   clockOffset(): number | null;
+  /** Called after each pong, when the offset may have moved. */
+  onClock(listener: () => void): () => void;
   /** Bytes waiting to be sent. */
   buffered(): number;
   close(why?: string): void;
@@ -74,6 +76,7 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   const eventListeners = new Set<(event: string, data: unknown) => void>();
   const closeListeners = new Set<(why: string) => void>();
+  const clockListeners = new Set<() => void>();
   let handlers: Record<string, Handler> = {};
   let nextId = 1;
   let closed: string | null = null;
@@ -147,6 +150,7 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
         if (rtt < 0 || rtt > 60_000) return;
         samples.push({ rtt, offset: msg.h - (msg.s + back) / 2 });
         if (samples.length > 8) samples.shift();
+        for (const l of clockListeners) l();
         return;
       }
       default:
@@ -200,6 +204,10 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
       if (closed) queueMicrotask(() => listener(closed!));
       else closeListeners.add(listener);
       return () => void closeListeners.delete(listener);
+    },
+    onClock(listener) {
+      clockListeners.add(listener);
+      return () => void clockListeners.delete(listener);
     },
     clockOffset() {
       if (samples.length === 0) return null;

@@ -22,6 +22,10 @@ export interface RoleHooks {
   /** The host handed on a new key, or a follower asked for one (the runtime makes it, then calls `rekeyFollowers`). */
   adoptKey(key: string, keyGen: number): Promise<void>;
   changeKey(): Promise<unknown>;
+  /** False once desks of the calendar refused this desk's key as an old one: it must not start a calendar of its own. */
+  mayHost(): boolean;
+  /** The host's clock was read again (a pong). */
+  clock(): void;
 }
 
 /**
@@ -95,6 +99,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
       });
       following = f;
       joining = null;
+      f.channel.onClock(hooks.clock);
       set('peer');
       if (unsent.length > 0) f.push(unsent.splice(0));
       hooks.onRole({ kind: 'joined', host: channel.peer, address: channel.remoteAddress });
@@ -113,7 +118,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
     const synced = new Set(lastDesks.filter((d) => d.synced).map((d) => d.deskId));
     for (let round = 0; round < 5 && !closing; round++) {
       const found = await findHost(ctx, dedupe(targets), { deskId: myId, synced: synced.has(myId), syncedOf: (id) => synced.has(id) }, gone);
-      if (found.kind === 'host') return becomeHost(role !== 'starting');
+      if (found.kind === 'host') return hooks.mayHost() ? becomeHost(role !== 'starting') : undefined;
       if (found.kind === 'follow') {
         if (await join(found.channel)) return;
         continue;
@@ -132,7 +137,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
         targets.splice(0, targets.length, ...targets.filter((t) => t.deskId !== silent));
       }
     }
-    if (!closing && role !== 'host' && !following) becomeHost(role !== 'starting');
+    if (!closing && role !== 'host' && !following && hooks.mayHost()) becomeHost(role !== 'starting');
   };
 
   const hostLost = async (host: DeskInfo, why: string, desks: ListedDesk[]) => {

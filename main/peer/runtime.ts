@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
 import { createSwitchableAuth } from '../server/auth.js';
 import { createLiveServer, type LiveServer, type LiveServerOptions } from '../server/liveServer.js';
-import { createLowStore } from '../store/lowStore.js';
+import { createLowStore, MAX_STAMP_AHEAD_MS } from '../store/lowStore.js';
 import type { Store } from '../store/types.js';
 import { loadOrCreateDeskCertificate, type DeskCertificate } from '../trust/certificate.js';
 import { calendarSecrets, checkJoinKey, newJoinKey } from '../trust/keys.js';
@@ -136,22 +136,25 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     return roles?.following()?.channel.clockOffset() ?? 0;
   }
 
-  // Refusals are reported once per desk and kind; a desk that failed the proof is never asked again.
+  // Refusals are reported once per address and kind. An address that answered for a desk without
+  // its key, or without the calendar's key, is not asked again for a while, whatever ids it
+  // announces: a stranger flooding the LAN with made-up desks costs one connection, not one each.
   const reported = new Set<string>();
-  const untrusted = new Set<string>();
+  const distrusted = new Map<string, number>();
+  const trusted = (address: string) => (distrusted.get(address) ?? 0) < Date.now();
   const refused = (kind: RefusalKind, who: string | null | undefined, address: string, message?: string) => {
-    const key = `${kind}:${who ?? address}`;
-    if (kind === 'proof' || kind === 'pin') untrusted.add(`${who}@${address}`);
+    if (kind === 'proof' || kind === 'pin') distrusted.set(address, Date.now() + 10 * 60_000);
     if (kind === 'key-changed' && who && book.get(who)) {
       keyChanged = true;
       feed.notify();
     }
+    const key = `${kind}:${address}`;
     if (reported.has(key) || kind === 'unreachable' || kind === 'timeout') return;
     reported.add(key);
-    log.warn(`ignoring desk ${who ? who.slice(0, 8) : '?'} at ${printable(address, 60)}: ${message ?? kind}`);
+    log.warn(`ignoring the desk at ${printable(address, 60)}${who ? ` (desk ${who.slice(0, 8)})` : ''}: ${printable(message ?? kind, 200)}`);
   };
   const connect = async (target: Target, timeoutMs = timing.handshakeMs): Promise<Channel | null> => {
-    const addresses = target.addresses.filter((a) => !untrusted.has(`${target.deskId}@${a}`)).slice(0, 4);
+    const addresses = target.addresses.filter(trusted).slice(0, 4);
     const attempts = addresses.map((address) =>
       connectDesk({ address, port: target.deskPort, deskId: target.deskId }, me, { ...timing, handshakeMs: timeoutMs }, log).catch((err) => {
         if (err instanceof LinkRefused) refused(err.kind, err.deskId ?? target.deskId, address, err.message);
@@ -174,12 +177,22 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     },
     targets: () => [
       ...(options.invite ?? []),
-      ...discovery.hints().filter((h) => h.calendarId === calendar.id && !untrusted.has(`${h.deskId}@${h.address}`)).map((h) => ({ deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort })),
+      ...discovery.hints().filter((h) => h.calendarId === calendar.id && trusted(h.address)).map((h) => ({ deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort })),
       ...book.all().map((d) => ({ deskId: d.deskId, addresses: d.addresses, deskPort: d.deskPort })),
     ],
     adoptKey,
     changeKey: () => runtime.changeKey(),
+    mayHost: () => !keyChanged,
+    clock() {
+      // Worth a word only when this desk's clock crosses the minute that stamps are allowed to be off.
+      const skewed = Math.abs(offset()) > MAX_STAMP_AHEAD_MS;
+      if (skewed !== clockSkewed) {
+        clockSkewed = skewed;
+        feed.notify();
+      }
+    },
   }));
+  let clockSkewed = false;
 
   let port: number;
   try {

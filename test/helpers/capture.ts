@@ -24,10 +24,14 @@ function run(args: string[]): Promise<string> {
 }
 
 export interface Capture {
+  /** What was captured so far (tcpdump writes each packet as it comes). */
+  read(): Promise<Buffer>;
   /** Stops capturing and returns the whole capture file. */
   stop(): Promise<Buffer>;
   /** Packets and bytes (whole frames) in what was captured, as tcpdump reads the file back. */
   summary(): Promise<{ packets: number; bytes: number }>;
+  /** How many captured packets match a BPF filter (the capture is stopped first). */
+  count(filter: string): Promise<number>;
   /** Removes the capture file; safe to call twice. */
   close(): Promise<void>;
 }
@@ -59,6 +63,7 @@ export async function capture(device: string, filter: string): Promise<Capture> 
       return readFile(file);
     })());
   return {
+    read: () => readFile(file),
     stop,
     async summary() {
       await stop();
@@ -66,6 +71,10 @@ export async function capture(device: string, filter: string): Promise<Capture> 
       let bytes = 0;
       for (const line of lines) bytes += Number(/length (\d+)/.exec(line)?.[1] ?? 0);
       return { packets: lines.length, bytes };
+    },
+    async count(filter: string) {
+      await stop();
+      return (await run(['-r', file, '-n', filter])).split('\n').filter(Boolean).length;
     },
     async close() {
       await stop().catch(() => undefined);

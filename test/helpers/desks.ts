@@ -47,12 +47,12 @@ export function desks(lan: Lan, calendar: Calendar = newCalendar()) {
   return {
     calendar,
     token,
-    async start(index: number, options: { dir?: string; args?: string[]; token?: string } = {}): Promise<Desk> {
+    async start(index: number, options: { dir?: string; args?: string[]; token?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Desk> {
       const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `lansched-desk${index}-`)));
       if (!options.dir) folders.push(dir);
       const peer = lan.peers[index]!;
       const args = options.args ?? ['--invite', bare];
-      const run = lan.exec(peer.ns, process.execPath, [CLI, '--advertise', ...args, '--name', `desk${index}`, '--data-dir', dir, '--port', String(PORT)]);
+      const run = lan.exec(peer.ns, process.execPath, [CLI, '--advertise', ...args, '--name', `desk${index}`, '--data-dir', dir, '--port', String(PORT)], options.env ? { env: { ...process.env, ...options.env } } : {});
       const base = `https://${peer.address}:${PORT}`;
       const deskToken = options.token ?? token;
       const roles = () => run.stdout().match(ROLE_LINE) ?? [];
