@@ -59,6 +59,7 @@ describe.skipIf(unavailable !== undefined)('trust on a simulated LAN', () => {
   it('gives a keyless spoofer nothing, follows no one it announces, and nothing readable crosses the wire', async () => {
     const secrets = calendarSecrets(office.calendar.joinKey);
     const cap = await capture(lan.bridge, `not udp port 5353`);
+    const mdns = await capture(lan.bridge, `udp port 5353`);
     try {
       const [a, b, c] = (await startInOrder(3)) as [Desk, Desk, Desk];
       // A stranger copies the host's announcement, and claims to host under the lowest id there is.
@@ -100,10 +101,15 @@ describe.skipIf(unavailable !== undefined)('trust on a simulated LAN', () => {
         expect(pcap.includes(Buffer.from(secret)), `the wire carried ${secret}`).toBe(false);
       }
       expect(pcap.includes(secrets.deskSecret), 'the wire carried the desk secret').toBe(false);
+      // mDNS says where desks are and which calendar: never who uses them (their names travel inside the channel).
+      const announced = await mdns.stop();
+      expect(announced.includes(Buffer.from(office.calendar.id))).toBe(true);
+      for (const name of ['desk0', 'desk1', 'desk2']) expect(announced.includes(Buffer.from(name)), name).toBe(false);
       // The capture did see the desks' own traffic (encrypted) pass the switch between them.
       expect(await cap.count(`tcp port ${DESK_PORT} and host ${b.address} and host ${c.address}`)).toBeGreaterThan(20);
     } finally {
       await cap.close();
+      await mdns.close();
     }
   });
 

@@ -88,6 +88,30 @@ function parseOutdated(service: Service): OutdatedDesk | null {
 }
 
 /**
+ * Hints of desks, newest last, at most `max`: a stranger announcing a thousand made-up desks
+ * costs this much memory and no more (the oldest hints go first).
+ */
+export function createHintBook(max: number) {
+  const hints = new Map<string, Hint>();
+  return {
+    /** Adds or refreshes a hint; true when something a desk decides on changed. */
+    add(hint: Hint): boolean {
+      const before = hints.get(hint.deskId);
+      hints.delete(hint.deskId); // re-inserted last: the map's order is the age order
+      hints.set(hint.deskId, hint);
+      while (hints.size > max) hints.delete(hints.keys().next().value!);
+      return !before || before.role !== hint.role || before.address !== hint.address || before.deskPort !== hint.deskPort;
+    },
+    /** Forgets a desk that said goodbye from that address. */
+    remove(hint: Hint): boolean {
+      return hints.get(hint.deskId)?.address === hint.address && hints.delete(hint.deskId);
+    },
+    values: () => [...hints.values()],
+    size: () => hints.size,
+  };
+}
+
+/**
  * mDNS for desks: announces this desk and collects hints of others. Desks watch each other over
  * their own connections; mDNS only says where a desk might be, so nothing here expires on a timer.
  */
@@ -96,7 +120,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
   const maxHints = options.maxHints ?? 256;
   // The default error callback throws, which would take the whole desk down with the network.
   const bonjour = new Bonjour(options.mdns ?? {}, (err: Error) => log.warn(`mDNS: ${err.message}`));
-  const hints = new Map<string, Hint>();
+  const hints = createHintBook(maxHints);
   const outdated = new Map<string, OutdatedDesk>();
   const listeners = new Set<() => void>();
   const changed = () => listeners.forEach((l) => l());
@@ -114,16 +138,11 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       }
       return;
     }
-    if (hint.deskId === announcement?.deskId) return;
-    const before = hints.get(hint.deskId);
-    hints.delete(hint.deskId); // re-inserted last: the map's order is the age order
-    hints.set(hint.deskId, hint);
-    while (hints.size > maxHints) hints.delete(hints.keys().next().value!);
-    if (!before || before.role !== hint.role || before.address !== hint.address || before.deskPort !== hint.deskPort) changed();
+    if (hint.deskId !== announcement?.deskId && hints.add(hint)) changed();
   };
   const onDown = (s: Service) => {
     const hint = parseHint(s);
-    if (hint && hints.get(hint.deskId)?.address === hint.address && hints.delete(hint.deskId)) changed();
+    if (hint && hints.remove(hint)) changed();
   };
   const browser: Browser = bonjour.find({ type: SERVICE_TYPE });
   browser.on('up', onUp);
@@ -141,7 +160,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       service = bonjour.publish({ name: `LAN Scheduler ${what.deskId.slice(0, 12)}`, type: SERVICE_TYPE, port, txt: txtOf(what), probe: false });
       service.on('error', (err: Error) => log.warn(`mDNS announce: ${err.message}`));
     },
-    hints: () => [...hints.values()],
+    hints: hints.values,
     outdated: () => [...outdated.values()],
     onChange(listener) {
       listeners.add(listener);
