@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
-import * as wsModule from 'ws';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from '../log.js';
 import { MAX_CALLS, refuseCalls, runCalls, type RpcMethods } from './rpc.js';
-
+import { createOutlet, frameText, type OutletStats } from './socketOutlet.js';
 
 export interface SocketHubOptions {
   checkKey(key: string): boolean;
@@ -39,7 +37,7 @@ export interface SocketHub {
    * The hub's own accounting: clients, their unsent bytes in total and the most of one now, the
    * most one client ever had right after a write, and how many were dropped for being slow.
    */
-  stats(): { clients: number; bufferedBytes: number; maxClientBufferedBytes: number; peakClientBufferedBytes: number; droppedSlow: number };
+  stats(): OutletStats;
   close(): Promise<void>;
 }
 
@@ -52,19 +50,19 @@ interface Client {
 export const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const closeCodes = { unauthorized: 1008, binary: 1003, goingAway: 1001 } as const;
 
-// ws exports its frame builder (`Sender.frame`), though its typings leave it out.
-const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
-const frameText = (payload: Buffer) => Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false });
+function refuse(socket: Duplex, status: string, why: string) {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${why}\n`);
+}
 
-/**
- * Writes a ready-made text frame straight to the client's TCP socket. This is what ws itself
- * does for an uncompressed message (compression is off here, so its sender never queues),
- * minus framing the same message again for every client. Falls back to `send` otherwise.
- */
-function sendFramed(ws: WebSocket, frame: Buffer, payload: Buffer) {
-  const inner = ws as unknown as { _socket?: Socket; _sender?: { _queue?: unknown[] } };
-  if (inner._socket && inner._sender?._queue?.length === 0) inner._socket.write(frame);
-  else ws.send(payload, { binary: false });
+function originAllowed(req: IncomingMessage, allowedOrigins: readonly string[]) {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true; // not a browser: desks and scripts carry the key instead
+  if (allowedOrigins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === (req.headers.host ?? '').toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /** Calls beyond MAX_CALLS in one frame are each answered with an error; a frame of more than this gets one error frame. */
@@ -90,22 +88,6 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
   const retained = new Map<string, { frame: Buffer; payload: Buffer }>();
   let heartbeat: NodeJS.Timeout | null = null;
   let closing: Promise<void> | null = null;
-  let droppedSlow = 0;
-  let peakBuffered = 0;
-
-  const refuse = (socket: Duplex, status: string, why: string) => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${why}\n`);
-  };
-  const originAllowed = (req: IncomingMessage) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true; // not a browser: desks and scripts carry the key instead
-    if (allowedOrigins.includes(origin)) return true;
-    try {
-      return new URL(origin).host === (req.headers.host ?? '').toLowerCase();
-    } catch {
-      return false;
-    }
-  };
 
   const drop = (client: Client) => {
     clients.delete(client);
@@ -116,30 +98,8 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
     }
     client.subscriptions.clear();
   };
-  const dropSlow = (client: Client) => {
-    droppedSlow++;
-    log.warn('dropped a client that could not keep up');
-    client.ws.terminate();
-    drop(client);
-  };
-  /**
-   * Every write to a client goes through here: one that would take its unsent data past the cap
-   * drops the client instead, so it is never fed part of the stream and never grows the host's
-   * memory. (A single message larger than the cap still goes to a client with nothing unsent.)
-   */
-  const deliver = (client: Client, payload: Buffer, frame?: Buffer): boolean => {
-    const { ws } = client;
-    if (ws.readyState !== WebSocket.OPEN) return false;
-    const unsent = ws.bufferedAmount;
-    if (unsent > 0 && unsent + (frame?.length ?? payload.length + 14) > maxBufferedBytes) {
-      dropSlow(client);
-      return false;
-    }
-    if (frame) sendFramed(ws, frame, payload);
-    else ws.send(payload, { binary: false });
-    peakBuffered = Math.max(peakBuffered, ws.bufferedAmount);
-    return true;
-  };
+  const outlet = createOutlet<Client>({ maxBufferedBytes, log, onDropped: (client) => drop(client) });
+  const deliver = outlet.deliver;
   const send = (client: Client, message: unknown) => deliver(client, Buffer.from(JSON.stringify(message)));
   const sendError = (client: Client, message: string) => send(client, { action: 'error', body: { message } });
 
@@ -202,8 +162,8 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
           client.ws.terminate();
           continue;
         }
-        if (client.ws.bufferedAmount >= maxBufferedBytes) {
-          dropSlow(client);
+        if (outlet.full(client)) {
+          outlet.dropSlow(client);
           continue;
         }
         client.alive = false;
@@ -235,7 +195,7 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
       if (url.pathname !== path || url.searchParams.get('ws') !== '1') {
         return refuse(socket, '404 Not Found', `sockets are served at ${path}?token=…&ws=1`);
       }
-      if (!originAllowed(req)) return refuse(socket, '403 Forbidden', 'this origin may not open a socket');
+      if (!originAllowed(req, allowedOrigins)) return refuse(socket, '403 Forbidden', 'this origin may not open a socket');
       const key = url.searchParams.get('token') ?? '';
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, key));
     },
@@ -244,7 +204,7 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
       if (!set && !options?.retain) return 0;
       // Serialized, encoded and framed once; every subscriber gets the same bytes in one write.
       const payload = Buffer.from(JSON.stringify({ action: 'event', body: { name, value } }));
-      const frame = Buffer.concat(frameText(payload));
+      const frame = frameText(payload);
       if (options?.retain) retained.set(name, { frame, payload });
       if (!set) return 0;
       let delivered = 0;
@@ -252,15 +212,7 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
       return delivered;
     },
     clientCount: () => clients.size,
-    stats() {
-      let bufferedBytes = 0;
-      let maxClientBufferedBytes = 0;
-      for (const client of clients) {
-        bufferedBytes += client.ws.bufferedAmount;
-        maxClientBufferedBytes = Math.max(maxClientBufferedBytes, client.ws.bufferedAmount);
-      }
-      return { clients: clients.size, bufferedBytes, maxClientBufferedBytes, peakClientBufferedBytes: peakBuffered, droppedSlow };
-    },
+    stats: () => outlet.stats(clients),
     close() {
       closing ??= (async () => {
         if (heartbeat) clearInterval(heartbeat);
