@@ -1,10 +1,9 @@
-import type { Service } from 'bonjour-service';
 import { describe, expect, it } from 'vitest';
 import { createHintBook, parseHint, printable, type Hint } from '../main/peer/discovery.js';
+import type { Sighting } from '../main/peer/mdnsBrowser.js';
 
 // What mDNS brings is anyone's text: read strictly, kept bounded, printed without control characters.
-const service = (txt: Record<string, unknown>, over: Partial<Service> = {}) =>
-  ({ txt, port: 3211, referer: { address: '10.0.0.7' }, name: 'x', ...over }) as unknown as Service;
+const service = (txt: Record<string, string>, over: Partial<Sighting> = {}): Sighting => ({ instance: 'lan scheduler x._lansched._tcp.local', txt, port: 3211, address: '10.0.0.7', ...over });
 const good = { v: '2', cal: 'ab12ab12ab12ab12ab12ab12', name: 'Office', id: 'a'.repeat(32), role: 'host', web: '3210' };
 
 describe('hints from announcements', () => {
@@ -14,7 +13,7 @@ describe('hints from announcements', () => {
       expect(parseHint(service({ ...good, ...bad })), JSON.stringify(bad)).toBeNull();
     }
     expect(parseHint(service(good, { port: 70000 }))).toBeNull();
-    expect(parseHint(service(good, { referer: { address: 'not-an-ip' } } as Partial<Service>))).toBeNull();
+    expect(parseHint(service(good, { address: 'not-an-ip' }))).toBeNull();
   });
 
   it('carry names without control characters, bounded', () => {

@@ -9,11 +9,10 @@ import { browserLink, formatDeskInvite, inviteText, parseDeskInvite } from '../t
 import { joinKeyProblem, newCalendarId, newJoinKey } from '../trust/keys.js';
 import { IpcArgumentError, type DeskStatus, type DesktopState } from './ipc.js';
 import type { Lobby } from './lobby.js';
-import { startPresence, type PresencePublisher } from './presence.js';
+import { desksOf } from '../peer/presence.js';
 
 /** The parts of a peer runtime the desktop uses, so that a test can pass a stand-in. */
 export type DeskPeer = Pick<PeerRuntime, 'deskId' | 'port' | 'state' | 'onState' | 'close' | 'calendar' | 'browserToken' | 'inviteTargets' | 'changeKey'> & {
-  server: Pick<PeerRuntime['server'], 'publish'>;
   certificate: Pick<PeerRuntime['certificate'], 'fingerprint'>;
 };
 
@@ -45,7 +44,7 @@ export function hasNetwork(): boolean {
 type Mode =
   | { kind: 'none' }
   | { kind: 'lobby'; lobby: Lobby; off(): void }
-  | { kind: 'peer'; peer: DeskPeer; presence: PresencePublisher; off(): void };
+  | { kind: 'peer'; peer: DeskPeer; off(): void };
 
 /** What a person should read about the desk's state, in words. */
 function noticesOf(s: PeerState): string[] {
@@ -153,8 +152,7 @@ export function createDesktop(options: DesktopOptions) {
     const peer = await startCalendar(calendar, invite);
     const previous = mode;
     await saveCalendar(peer.calendar());
-    const presence = startPresence(peer, person);
-    mode = { kind: 'peer', peer, presence, off: peer.onState(emit) };
+    mode = { kind: 'peer', peer, off: peer.onState(emit) };
     if (previous.kind === 'lobby') {
       previous.off();
       await previous.lobby.close().catch((err) => log.warn(`closing the lobby: ${(err as Error).message}`));
@@ -215,7 +213,7 @@ export function createDesktop(options: DesktopOptions) {
         calendar: s.calendar,
         status: status(),
         host: s.host && { deskId: s.host.deskId, name: s.host.name, role: 'host', self: false },
-        desks: mode.presence.desks(),
+        desks: desksOf(s, person),
         found: s.otherCalendars,
         notices: noticesOf(s),
       };
@@ -304,10 +302,9 @@ export function createDesktop(options: DesktopOptions) {
     leave: () =>
       serial(async () => {
         if (mode.kind !== 'peer') return;
-        const { peer, presence, off } = mode;
+        const { peer, off } = mode;
         leaving = true;
         emit();
-        presence.close();
         off();
         await peer.close().catch((err) => log.error(`leaving the calendar: ${(err as Error).message}`));
         leaving = false;
@@ -325,10 +322,7 @@ export function createDesktop(options: DesktopOptions) {
         const current = mode;
         mode = { kind: 'none' };
         if (current.kind !== 'none') current.off();
-        if (current.kind === 'peer') {
-          current.presence.close();
-          await current.peer.close();
-        }
+        if (current.kind === 'peer') await current.peer.close();
         if (current.kind === 'lobby') await current.lobby.close();
       });
       return closing;

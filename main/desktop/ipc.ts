@@ -17,19 +17,8 @@ export type Channel = (typeof Channel)[keyof typeof Channel];
 /** What the status area says about this desk. */
 export type DeskStatus = 'lobby' | 'starting' | 'hosting' | 'connecting' | 'connected' | 'taking-over' | 'offline' | 'leaving';
 
-/** A desk of the calendar, as the status area and the presence entity show it. */
-export interface DeskInfo {
-  deskId: string;
-  /** A human name: the person (or computer) the desk said it belongs to when it proved the key. */
-  name: string;
-  role: 'starting' | 'host' | 'peer' | 'leaving';
-  self: boolean;
-}
-
-/** The value of the `presence` live entity: `{type: 'update-presence', value: Presence}`. */
-export interface Presence {
-  desks: DeskInfo[];
-}
+export type { DeskInfo, Presence } from '../peer/presence.js';
+import type { DeskInfo } from '../peer/presence.js';
 
 /** What the window knows about its desk. Never holds the join key or the token. */
 export interface DesktopState {

@@ -44,6 +44,8 @@ export interface ListedDesk {
   webPort: number;
   /** It has handed over its state and taken the host's: a good successor. */
   synced: boolean;
+  /** How far its copy reaches, in the host's revisions (as it last said, every few seconds at most). */
+  revision: number;
 }
 
 /** Where a desk can be reached, as far as this desk knows. */

@@ -1,6 +1,8 @@
-import { Bonjour, type Browser, type Service } from 'bonjour-service';
+import { getResponder, type CiaoService, type Responder } from '@homebridge/ciao';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
+import { createMdnsBrowser, type Sighting } from './mdnsBrowser.js';
 import { DESK_ID } from '../trust/certificate.js';
 import { CALENDAR_ID, PROTOCOL_VERSION } from '../trust/keys.js';
 
@@ -40,8 +42,8 @@ export interface DiscoveryOptions {
   /** The desk port (SRV). */
   port: number;
   log: Logger;
-  /** For tests: bonjour-service options such as `interface`. */
-  mdns?: Record<string, unknown>;
+  /** For tests: the network interface to use (multicast-dns and ciao `interface`). */
+  mdns?: { interface?: string };
   /** Hints kept at most (the newest win): 1,000 fake announcements cost this much and no more. */
   maxHints?: number;
 }
@@ -60,15 +62,12 @@ export const printable = (value: unknown, max = 80) => String(value ?? '').repla
 
 const txtOf = (a: Announcement) => ({ v: String(PROTOCOL_VERSION), cal: a.calendarId, name: a.calendarName, id: a.deskId, role: a.role, web: String(a.webPort) });
 
-const addressOf = (service: Service) => {
-  const address = service.referer?.address ?? service.addresses?.find((a) => a.includes('.'));
-  return address && isIP(address) ? address : null;
-};
+const addressOf = (s: Sighting) => (isIP(s.address) ? s.address : null);
 
 const validPort = (p: unknown) => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
 
 /** A hint from an announcement of this version, or null if it is not one. */
-export function parseHint(service: Service, now = Date.now()): Hint | null {
+export function parseHint(service: Sighting, now = Date.now()): Hint | null {
   const txt = (service.txt ?? {}) as Record<string, unknown>;
   const address = addressOf(service);
   const role = (['starting', 'host', 'peer', 'leaving'] as const).find((r) => r === txt.role);
@@ -80,11 +79,23 @@ export function parseHint(service: Service, now = Date.now()): Hint | null {
 }
 
 /** An announcement of another protocol version, for the "needs an update" message. */
-function parseOutdated(service: Service): OutdatedDesk | null {
+function parseOutdated(service: Sighting): OutdatedDesk | null {
   const txt = (service.txt ?? {}) as Record<string, unknown>;
   const address = addressOf(service);
   if (!address || txt.v === String(PROTOCOL_VERSION) || typeof txt.cal !== 'string' || !CALENDAR_ID.test(txt.cal)) return null;
-  return { calendarId: txt.cal, name: printable(txt.peer ?? txt.id ?? service.name, 64), address, version: printable(txt.v, 8) };
+  return { calendarId: txt.cal, name: printable(txt.peer ?? txt.id ?? service.instance.split('.')[0], 64), address, version: printable(txt.v, 8) };
+}
+
+/**
+ * The interfaces to announce on: every one with a LAN address. Named for ciao, which otherwise
+ * reads them from `ip -o link`, where a veth or VLAN shows as `lan0@if12` and matches nothing it
+ * knows: it would then announce on loopback alone, unheard by any other desk.
+ */
+function lanInterfaces(): string[] | undefined {
+  const names = Object.entries(networkInterfaces())
+    .filter(([, list]) => list?.some((a) => !a.internal))
+    .map(([name]) => name);
+  return names.length > 0 ? names : undefined;
 }
 
 /**
@@ -112,53 +123,62 @@ export function createHintBook(max: number) {
 }
 
 /**
- * mDNS for desks: announces this desk and collects hints of others. Desks watch each other over
- * their own connections; mDNS only says where a desk might be, so nothing here expires on a timer.
+ * mDNS for desks, only to find each other: desks watch each other over their own channels, so
+ * nothing here is repeated to keep a list fresh. This desk is announced when it starts and when
+ * its role changes, answered when asked, and said goodbye to when it leaves, by @homebridge/ciao
+ * (an RFC 6762 responder: probing, repeated announcements, known-answer suppression, TXT changes
+ * in place, goodbyes); others are found by a querier with backoff (mdnsBrowser.ts). An idle LAN
+ * is almost silent.
  */
 export function createDiscovery(options: DiscoveryOptions): Discovery {
   const { port, log } = options;
-  const maxHints = options.maxHints ?? 256;
-  // The default error callback throws, which would take the whole desk down with the network.
-  const bonjour = new Bonjour(options.mdns ?? {}, (err: Error) => log.warn(`mDNS: ${err.message}`));
-  const hints = createHintBook(maxHints);
+  const hints = createHintBook(options.maxHints ?? 256);
   const outdated = new Map<string, OutdatedDesk>();
   const listeners = new Set<() => void>();
   const changed = () => listeners.forEach((l) => l());
-  let service: Service | null = null;
+  let responder: Responder | null = null;
+  let service: CiaoService | null = null;
   let announcement: Announcement | null = null;
   let closed = false;
 
-  const onUp = (s: Service) => {
-    const hint = parseHint(s);
-    if (!hint) {
-      const old = parseOutdated(s);
-      if (old && outdated.size < 64 && !outdated.has(`${old.address}/${old.name}`)) {
-        outdated.set(`${old.address}/${old.name}`, old);
-        changed();
+  const browser = createMdnsBrowser({
+    type: `_${SERVICE_TYPE}._tcp.local`,
+    log,
+    mdns: options.mdns?.interface ? { interface: options.mdns.interface } : undefined,
+    onSighting(sighting) {
+      const hint = parseHint(sighting);
+      if (!hint) {
+        const old = parseOutdated(sighting);
+        if (old && outdated.size < 64 && !outdated.has(`${old.address}/${old.name}`)) {
+          outdated.set(`${old.address}/${old.name}`, old);
+          changed();
+        }
+        return;
       }
-      return;
-    }
-    if (hint.deskId !== announcement?.deskId && hints.add(hint)) changed();
-  };
-  const onDown = (s: Service) => {
-    const hint = parseHint(s);
-    if (hint && hints.remove(hint)) changed();
-  };
-  const browser: Browser = bonjour.find({ type: SERVICE_TYPE });
-  browser.on('up', onUp);
-  browser.on('txt-update', onUp);
-  browser.on('down', onDown);
+      if (hint.deskId !== announcement?.deskId && hints.add(hint)) changed();
+    },
+    onGoodbye(instance, address) {
+      const gone = hints.values().find((h) => h.address === address && instance.startsWith(`lan scheduler ${h.deskId.slice(0, 12)}`));
+      if (gone && hints.remove(gone)) changed();
+    },
+  });
 
   let closing: Promise<void> | null = null;
   return {
     announce(what) {
       if (closed) return;
-      const same = announcement && JSON.stringify(txtOf(announcement)) === JSON.stringify(txtOf(what));
+      const txt = txtOf(what);
+      const same = announcement && JSON.stringify(txtOf(announcement)) === JSON.stringify(txt);
       announcement = what;
       if (same) return;
-      service?.stop?.();
-      service = bonjour.publish({ name: `LAN Scheduler ${what.deskId.slice(0, 12)}`, type: SERVICE_TYPE, port, txt: txtOf(what), probe: false });
-      service.on('error', (err: Error) => log.warn(`mDNS announce: ${err.message}`));
+      if (service) {
+        // A new role: the record changes in place, announced again; no goodbye, no probing.
+        service.updateTxt(txt);
+        return;
+      }
+      responder = getResponder({ interface: options.mdns?.interface ?? lanInterfaces() });
+      service = responder.createService({ name: `LAN Scheduler ${what.deskId.slice(0, 12)}`, type: SERVICE_TYPE, port, txt });
+      service.advertise().catch((err: Error) => log.warn(`mDNS announce: ${err.message}`));
     },
     hints: hints.values,
     outdated: () => [...outdated.values()],
@@ -167,12 +187,14 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       return () => void listeners.delete(listener);
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         closed = true;
-        browser.stop();
-        // unpublishAll sends the goodbyes; destroy closes the socket once they are out.
-        bonjour.unpublishAll(() => bonjour.destroy(() => resolve()));
-      });
+        // end() sends the goodbyes; shutdown closes the responder's sockets once they are out.
+        await service?.end().catch((err: Error) => log.warn(`mDNS goodbye: ${err.message}`));
+        await service?.destroy().catch(() => undefined);
+        await responder?.shutdown().catch(() => undefined);
+        await browser.close();
+      })();
       return closing;
     },
   };

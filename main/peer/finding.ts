@@ -9,13 +9,21 @@ export type Finding =
   | { kind: 'wait'; channel: Channel };
 
 /**
- * The one rule every desk applies to the same facts, and so agrees on: of the desks that can
- * reach each other and nobody hosts, the one with the smallest desk id hosts, with desks that
- * already hold the whole calendar (synced) before those still joining. Nothing acknowledged
+ * The one rule every desk applies to the same facts (the list of desks the last host shared), and
+ * so agrees on: of the desks that can reach each other and nobody hosts, desks that held the whole
+ * calendar (synced) go before those still joining, then the most recent copy, then the smallest id. Nothing acknowledged
  * depends on the choice: every desk hands its state to whoever hosts; it only saves copying.
  */
-export function ranksBefore(a: { deskId: string; synced: boolean }, b: { deskId: string; synced: boolean }): boolean {
-  return a.synced !== b.synced ? a.synced : a.deskId < b.deskId;
+export interface Rank {
+  deskId: string;
+  synced: boolean;
+  revision: number;
+}
+
+export function ranksBefore(a: Rank, b: Rank): boolean {
+  if (a.synced !== b.synced) return a.synced;
+  if (a.revision !== b.revision) return a.revision > b.revision;
+  return a.deskId < b.deskId;
 }
 
 /**
@@ -27,7 +35,7 @@ export function ranksBefore(a: { deskId: string; synced: boolean }, b: { deskId:
 export async function findHost(
   ctx: DeskContext,
   targets: Target[],
-  me: { deskId: string; synced: boolean; syncedOf(deskId: string): boolean },
+  me: Rank & { rankOf(deskId: string): Rank },
   gone?: string,
 ): Promise<Finding> {
   const channels = (await Promise.all(targets.map((t) => ctx.connect(t, ctx.timing.connectMs)))).filter((c): c is Channel => c !== null);
@@ -51,8 +59,8 @@ export async function findHost(
     channel?.close('only looking');
   }
   const better = channels
-    .filter((c) => c.peer.role !== 'leaving' && ranksBefore({ deskId: c.peer.deskId, synced: me.syncedOf(c.peer.deskId) }, me))
-    .sort((a, b) => (ranksBefore({ deskId: a.peer.deskId, synced: me.syncedOf(a.peer.deskId) }, { deskId: b.peer.deskId, synced: me.syncedOf(b.peer.deskId) }) ? -1 : 1));
+    .filter((c) => c.peer.role !== 'leaving' && ranksBefore(me.rankOf(c.peer.deskId), me))
+    .sort((a, b) => (ranksBefore(me.rankOf(a.peer.deskId), me.rankOf(b.peer.deskId)) ? -1 : 1));
   keep(better[0] ?? null);
   return better[0] ? { kind: 'wait', channel: better[0] } : { kind: 'host' };
 }

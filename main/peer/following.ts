@@ -41,6 +41,14 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
   let desks: ListedDesk[] = [];
   let stopped = false;
   let merging: Promise<unknown> = Promise.resolve();
+  let synced = false;
+  // Tells the host how far this copy reaches, once a second at most, for its list of desks.
+  let told = -1;
+  const tellProgress = setInterval(() => {
+    if (stopped || !synced || hostRevision === told) return;
+    told = hostRevision;
+    channel.emit('at', { revision: hostRevision });
+  }, 1000);
   const mergeIn = (raw: unknown, revision: number) => {
     let changes: VersionedChange[] = [];
     try {
@@ -89,6 +97,7 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     },
   });
   channel.onClose((why) => {
+    clearInterval(tellProgress);
     if (!stopped) hooks.lost(why, desks);
   });
 
@@ -102,6 +111,7 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     }
     await merging;
     await channel.call('synced', {}, timing.handshakeMs);
+    synced = true;
   } catch (err) {
     stopped = true;
     channel.close(err instanceof ChannelClosed ? 'lost while joining' : `join failed: ${(err as Error).message}`);

@@ -34,7 +34,11 @@ export interface HostingHooks {
 interface Follower {
   channel: Channel;
   synced: boolean;
+  revision: number;
 }
+
+/** Revisions change with every write: lists go out for them at most this often. */
+const REVISION_LIST_MS = 5000;
 
 export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
   const { store, log, timing, book } = ctx;
@@ -48,8 +52,8 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
   const listDesks = (): ListedDesk[] => {
     const self = ctx.me.info();
     return [
-      { deskId: self.deskId, name: self.name, role: 'host', addresses: self.addresses, deskPort: self.deskPort, webPort: self.webPort, synced: true },
-      ...[...followers.values()].map(({ channel: { peer, remoteAddress }, synced }) => ({
+      { deskId: self.deskId, name: self.name, role: 'host', addresses: self.addresses, deskPort: self.deskPort, webPort: self.webPort, synced: true, revision: store.revision() },
+      ...[...followers.values()].map(({ channel: { peer, remoteAddress }, synced, revision }) => ({
         deskId: peer.deskId,
         name: peer.name,
         role: peer.role === 'leaving' ? ('leaving' as const) : ('peer' as const),
@@ -57,6 +61,7 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
         deskPort: peer.deskPort,
         webPort: peer.webPort,
         synced,
+        revision,
       })),
     ];
   };
@@ -75,6 +80,15 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
     });
   };
 
+  // A follower's progress alone is no news worth a list at once: it waits for the next one, or a while.
+  let progressTimer: NodeJS.Timeout | null = null;
+  const progressed = () => {
+    progressTimer ??= setTimeout(() => {
+      progressTimer = null;
+      shareDesks();
+    }, REVISION_LIST_MS);
+  };
+
   const follower = (channel: Channel) => {
     const f = followers.get(channel.peer.deskId);
     if (!f || f.channel !== channel) throw new Error('follow this host first');
@@ -85,8 +99,15 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
     follow(_args: unknown, channel: Channel) {
       const id = channel.peer.deskId;
       followers.get(id)?.channel.close('the same desk connected again');
-      followers.set(id, { channel, synced: false });
+      const entry: Follower = { channel, synced: false, revision: 0 };
+      followers.set(id, entry);
       lostAt.delete(id);
+      channel.onEvent((event, data) => {
+        const revision = Number((data as { revision?: unknown } | null)?.revision);
+        if (event !== 'at' || !Number.isSafeInteger(revision) || revision < 0 || revision === entry.revision) return;
+        entry.revision = revision;
+        progressed();
+      });
       channel.onClose((why) => {
         if (followers.get(id)?.channel !== channel) return;
         followers.delete(id);
@@ -199,6 +220,7 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
       if (closed) return;
       closed = true;
       clearInterval(lookout);
+      if (progressTimer) clearTimeout(progressTimer);
       for (const { channel } of followers.values()) channel.close(why);
       followers.clear();
     },

@@ -115,9 +115,11 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
   const find = async (gone?: string): Promise<void> => {
     const targets = [...lastDesks.filter((d) => d.deskId !== gone && d.deskId !== myId).map((d) => targetOf(d)), ...hooks.targets()]
       .filter((t) => t.deskId !== myId && t.deskId !== gone);
-    const synced = new Set(lastDesks.filter((d) => d.synced).map((d) => d.deskId));
+    // Ranks from the list the last host shared: every survivor holds the same one.
+    const listed = new Map(lastDesks.map((d) => [d.deskId, d]));
+    const rankOf = (deskId: string) => ({ deskId, synced: listed.get(deskId)?.synced ?? false, revision: listed.get(deskId)?.revision ?? 0 });
     for (let round = 0; round < 5 && !closing; round++) {
-      const found = await findHost(ctx, dedupe(targets), { deskId: myId, synced: synced.has(myId), syncedOf: (id) => synced.has(id) }, gone);
+      const found = await findHost(ctx, dedupe(targets), { ...rankOf(myId), rankOf }, gone);
       if (found.kind === 'host') return hooks.mayHost() ? becomeHost(role !== 'starting') : undefined;
       if (found.kind === 'follow') {
         if (await join(found.channel)) return;

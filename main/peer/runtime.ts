@@ -12,6 +12,7 @@ import { openDeskBook } from './deskBook.js';
 import { connectDesk, LinkRefused, startDeskServer, type LinkIdentity, type RefusalKind } from './deskLink.js';
 import { createDiscovery, printable, type Discovery, type Role } from './discovery.js';
 import { createFeed } from './feed.js';
+import { startPresence } from './presence.js';
 import { createRoles, type RoleEvent, type Roles } from './roles.js';
 
 export type { RoleEvent };
@@ -299,6 +300,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     close() {
       closing ??= (async () => {
         clearTimeout(listening);
+        presence.close();
         await active.close();
         await discovery.close();
         await deskServer.close();
@@ -308,5 +310,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       return closing;
     },
   };
+  // Who is online, for this desk's own pages and for browsers on it: names from the host's list.
+  const presence = startPresence(runtime, options.deskName);
   return runtime;
 }

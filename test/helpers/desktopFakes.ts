@@ -11,7 +11,6 @@ export type FakePeer = DeskPeer & {
   options: PeerRuntimeOptions;
   set(next: Partial<PeerState>): void;
   role(event: RoleEvent): void;
-  published: { name: string; value: any }[];
   closes: number;
   keyChanges: number;
 };
@@ -38,11 +37,9 @@ export function fakePeer(options: PeerRuntimeOptions): FakePeer {
     options,
     deskId: DESK_ID,
     port: options.port || 45678,
-    published: [],
     closes: 0,
     keyChanges: 0,
     certificate: { fingerprint: 'AB:CD:EF' },
-    server: { publish: (name, value) => (peer.published.push({ name, value }), 1) },
     calendar: () => calendar,
     browserToken: () => calendarSecrets(calendar.joinKey).browserToken,
     inviteTargets: () => [

@@ -1,9 +1,21 @@
-import type { DeskInfo, Presence } from './ipc.js';
-
-/** The live entity the desk publishes its presence on. */
+/** The live entity a desk publishes its presence on, for its own pages and browsers. */
 export const PRESENCE_ENTITY = 'presence';
 
-type Role = DeskInfo['role'];
+type Role = 'starting' | 'host' | 'peer' | 'leaving';
+
+/** A desk of the calendar, as the status area and the presence entity show it. */
+export interface DeskInfo {
+  deskId: string;
+  /** A human name: the person (or computer) the desk said it belongs to when it proved the key. */
+  name: string;
+  role: Role;
+  self: boolean;
+}
+
+/** The value of the `presence` live entity: `{type: 'update-presence', value: Presence}`. */
+export interface Presence {
+  desks: DeskInfo[];
+}
 
 /** The parts of a peer runtime that presence reads and publishes on. */
 export interface PresenceSource {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desksOf, startPresence, type PresenceState } from '../main/desktop/presence.js';
+import { desksOf, startPresence, type PresenceState } from '../main/peer/presence.js';
 
 describe('who is online', () => {
   const state = (over: Partial<PresenceState> = {}): PresenceState => ({
