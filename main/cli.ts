@@ -1,10 +1,13 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runCommand, type Command } from './cliCommands.js';
+import { hostCommands, runCommand, type Command } from './cliCommands.js';
 import { runDesk, stopOnSignals } from './cliDesk.js';
 import { controlRoutes, newControlSecret, writeControlFile } from './control.js';
+import { feedUrls } from './dav/feed.js';
 import { startHost } from './host.js';
+import { createTokenAuth } from './server/auth.js';
+import type { Store } from './store/types.js';
 import { defaultDataDir, loadOrCreateToken, reachableHost } from './hostFiles.js';
 import { consoleLogger } from './log.js';
 import { loadOrCreateDeskCertificate } from './trust/certificate.js';
@@ -14,7 +17,10 @@ import { joinKeyProblem } from './trust/keys.js';
 const usage = `usage: npm run host -- [--port 3210] [--data-dir DIR] [--token SECRET] [--bind 0.0.0.0]
        npm run host -- --advertise [--calendar NAME] [--join-key KEY | --invite INVITE] [--name NAME]
                        [--port 3210] [--desk-port 3211] [--data-dir DIR]
-       npm run host -- --change-key [--data-dir DIR]      (a desk running on DIR makes and hands out a new key)`;
+       npm run host -- --change-key [--data-dir DIR]      (a desk running on DIR makes and hands out a new key)
+       npm run host -- --backup FILE [--data-dir DIR]     (a consistent copy, while the host runs or not)
+       npm run host -- --restore FILE [--data-dir DIR]    (starts an empty data folder from a backup)
+       npm run host -- --import FILE.ics [--into CALENDAR] [--data-dir DIR]   (into the host running on DIR)`;
 
 const fail = (message: string): never => {
   console.error(`${message}\n${usage}`);
@@ -36,6 +42,10 @@ function parse() {
         invite: { type: 'string' },
         name: { type: 'string' },
         'change-key': { type: 'boolean', default: false },
+        backup: { type: 'string' },
+        restore: { type: 'string' },
+        import: { type: 'string' },
+        into: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -56,8 +66,15 @@ async function main() {
   const port = portOf(values.port, '--port');
   const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
   const log = consoleLogger();
-  const command: Command | null = values['change-key'] ? { kind: 'change-key' } : null;
-  if (command) return runCommand(command, dataDir);
+  const commands: Command[] = [
+    ...(values['change-key'] ? [{ kind: 'change-key' as const }] : []),
+    ...(values.backup !== undefined ? [{ kind: 'backup' as const, file: values.backup }] : []),
+    ...(values.restore !== undefined ? [{ kind: 'restore' as const, file: values.restore }] : []),
+    ...(values.import !== undefined ? [{ kind: 'import' as const, file: values.import, into: values.into }] : []),
+  ];
+  if (commands.length > 1) fail('give one of --change-key, --backup, --restore and --import at a time');
+  if (values.into !== undefined && values.import === undefined) fail('--into goes with --import');
+  if (commands[0]) return runCommand(commands[0], dataDir);
 
   if (values.token !== undefined && values.token.length < 8) fail('--token must be at least 8 characters');
   const keyProblem = values['join-key'] === undefined ? undefined : joinKeyProblem(values['join-key']);
@@ -74,7 +91,7 @@ async function main() {
     return runDesk({ dataDir, port, deskPort, bind, log, pageDir, name: values.calendar, joinKey: values['join-key'], invite: values.invite, deskName: values.name });
   }
 
-  let token = values.token;
+  let token: string | undefined = values.token;
   if (!token) {
     const kept = await loadOrCreateToken(dataDir);
     token = kept.token;
@@ -84,17 +101,33 @@ async function main() {
   // The LAN gets HTTPS with this host's own certificate; 127.0.0.1 alone needs none.
   const tls = loopback ? null : await loadOrCreateDeskCertificate(dataDir, log);
   const secret = newControlSecret();
-  const host = await startHost({ dataDir, token, log, port, bind, pageDir, tls, routes: [controlRoutes(secret, {})] });
-  const control = await writeControlFile(dataDir, host.port, secret);
   const address = reachableHost(bind);
-  const base = `${tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${host.port}`;
+  let base = '';
+  let started: { store: Store; port: number } | null = null;
+  const control = hostCommands({ store: () => started!.store, port: () => started!.port, token: () => token! });
+  const host = await startHost({
+    dataDir,
+    token,
+    log,
+    port,
+    bind,
+    pageDir,
+    tls,
+    publicBaseUrl: () => base,
+    // The host exists once startHost is done; commands only come after the control file is written.
+    routes: [controlRoutes(secret, control)],
+  });
+  started = host;
+  const controlFile = await writeControlFile(dataDir, host.port, secret);
+  base = `${tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${host.port}`;
   const invite = tls ? browserLink(address, host.port, token) : `${base}/#token=${encodeURIComponent(token)}`;
   log.info(`data folder: ${dataDir}`);
   log.info(`LAN Scheduler host ready at ${base}/ · invite for browsers: ${invite}`);
   if (tls) log.info(`browsers warn about this host's own certificate the first time: go on only if its SHA-256 fingerprint is ${tls.fingerprint}`);
+  log.info(`calendar feed (read-only, for Outlook, Apple Calendar, Thunderbird): ${feedUrls(base, createTokenAuth(token), host.store).all}`);
   stopOnSignals(log, async () => {
     await host.close();
-    await control.remove();
+    await controlFile.remove();
   });
 }
 

@@ -1,5 +1,8 @@
 import { hostname } from 'node:os';
+import { hostCommands } from './cliCommands.js';
 import { controlRoutes, newControlSecret, writeControlFile } from './control.js';
+import { feedUrls } from './dav/feed.js';
+import { createTokenAuth } from './server/auth.js';
 import { loadDesk, reachableHost, saveDesk } from './hostFiles.js';
 import type { Logger } from './log.js';
 import { createDiscovery, printable } from './peer/discovery.js';
@@ -118,6 +121,7 @@ export async function runDesk(o: DeskArgs) {
     saveCalendar: (c) => saveDesk(o.dataDir, { version: 2, calendar: c }),
     routes: [
       controlRoutes(secret, {
+        ...hostCommands({ store: () => peer.store, port: () => peer.port, token: () => peer.browserToken() }),
         'change-key': async () => {
           await peer.changeKey();
           return { deskInvite: deskInvite(), browserLink: browserLink(address, peer.port, peer.browserToken()) };
@@ -133,6 +137,7 @@ export async function runDesk(o: DeskArgs) {
   log.info(`LAN Scheduler desk ${peer.deskId} of "${printable(calendar.name)}" (calendar ${calendar.id}) listening at ${base()}/ (desks: port ${peer.deskPort}) with data in ${o.dataDir}`);
   log.info(`browsers warn about this desk's own certificate the first time: go on only if its SHA-256 fingerprint is ${peer.certificate.fingerprint}`);
   if (created) log.info(`new calendar "${printable(calendar.name)}"; its key: ${calendar.joinKey}`);
+  log.info(`calendar feed (read-only, for Outlook, Apple Calendar, Thunderbird): ${feedUrls(base(), createTokenAuth(peer.browserToken()), peer.store).all}`);
   reportOnce(peer, log);
   stopOnSignals(log, async () => {
     await peer.close();

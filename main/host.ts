@@ -1,6 +1,8 @@
 import { ensureCalendarZone } from './dav/calendarSettings.js';
 import { createTokenAuth } from './server/auth.js';
-import { createLiveServer, type LiveServer, type LiveServerOptions } from './server/liveServer.js';
+import type { Router } from 'express';
+import { calendarAppRoutes } from './dav/calendarApps.js';
+import { createLiveServer, type LiveServer } from './server/liveServer.js';
 import { createLowStore } from './store/lowStore.js';
 import type { Store } from './store/types.js';
 import type { Logger } from './log.js';
@@ -14,8 +16,10 @@ export interface HostOptions {
   pageDir?: string;
   /** The host's certificate, for HTTPS to the LAN on the same port. */
   tls?: { cert: string; key: string } | null;
-  /** Routes with their own authentication (local control commands). */
-  routes?: LiveServerOptions['routes'];
+  /** Routes with their own authentication (local control commands), besides the calendar apps'. */
+  routes?: readonly Router[];
+  /** Where other devices reach this host, for the feed URLs the page shows. */
+  publicBaseUrl?: () => string | null;
 }
 
 export interface Host {
@@ -36,7 +40,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await store.close();
     throw err;
   }
-  const server = createLiveServer({ store, auth: createTokenAuth(options.token), log: options.log, pageDir: options.pageDir, tls: options.tls, routes: options.routes });
+  const auth = createTokenAuth(options.token);
+  const server = createLiveServer({
+    store,
+    auth,
+    log: options.log,
+    pageDir: options.pageDir,
+    tls: options.tls,
+    routes: (localChanges) => [
+      ...(options.routes ?? []),
+      calendarAppRoutes({ store, auth, log: options.log, onChanges: localChanges, publicBaseUrl: options.publicBaseUrl }),
+    ],
+  });
   let port: number;
   try {
     ({ port } = await server.listen(options.port ?? 3210, options.bind ?? '0.0.0.0'));

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureCalendarZone } from '../main/dav/calendarSettings.js';
 import { silentLogger } from '../main/log.js';
 import { createTokenAuth } from '../main/server/auth.js';
+import { calendarAppRoutes } from '../main/dav/calendarApps.js';
 import { createLiveServer } from '../main/server/liveServer.js';
 import { createLowStore } from '../main/store/lowStore.js';
 import { vcalendar } from './helpers/davClients.js';
@@ -108,7 +109,8 @@ describe('what is not understood is refused and changes nothing', () => {
 
     const dir = await mkdtemp(join(tmpdir(), 'lansched-dav-'));
     const store = await createLowStore({ dir, log: silentLogger, changeLogLimit: 3 });
-    const server = createLiveServer({ store, auth: createTokenAuth(TOKEN), log: silentLogger });
+    const auth = createTokenAuth(TOKEN);
+    const server = createLiveServer({ store, auth, log: silentLogger, routes: (onChanges) => [calendarAppRoutes({ store, auth, log: silentLogger, onChanges })] });
     const { port } = await server.listen(0, '127.0.0.1');
     try {
       const base = `http://127.0.0.1:${port}`;

@@ -3,6 +3,7 @@ import { ensureCalendarZone } from '../main/dav/calendarSettings.js';
 import { feedUrls } from '../main/dav/feed.js';
 import { silentLogger } from '../main/log.js';
 import { createTokenAuth } from '../main/server/auth.js';
+import { calendarAppRoutes } from '../main/dav/calendarApps.js';
 import { createLiveServer } from '../main/server/liveServer.js';
 import { davClient, davClientsMissing } from './helpers/davClients.js';
 import { startTestHost, TOKEN, type TestHost } from './helpers/liveHost.js';
@@ -81,7 +82,8 @@ describe('the ICS feed', () => {
     expect((await get(after.all)).status).toBe(200);
 
     // The same calendar served with another key (the key was changed): every feed URL made before is dead.
-    const rekeyed = createLiveServer({ store: host.store, auth: createTokenAuth('a-brand-new-token-0123'), log: silentLogger });
+    const auth = createTokenAuth('a-brand-new-token-0123');
+    const rekeyed = createLiveServer({ store: host.store, auth, log: silentLogger, routes: (onChanges) => [calendarAppRoutes({ store: host.store, auth, log: silentLogger, onChanges })] });
     const { port } = await rekeyed.listen(0, '127.0.0.1');
     try {
       const path = new URL(after.all).pathname;

@@ -26,6 +26,8 @@ export interface RoleHooks {
   mayHost(): boolean;
   /** The host's clock was read again (a pong). */
   clock(): void;
+  /** This desk became the host (what only a host writes, such as the calendar's default zone). */
+  hosting(): void;
 }
 
 /**
@@ -81,6 +83,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
     for (const channel of incoming) hosting.accept(channel);
     unsent = [];
     set('host');
+    hooks.hosting();
     hooks.onRole({ kind: 'hosting', takeover });
   };
 

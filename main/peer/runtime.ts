@@ -1,7 +1,10 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
 import { createSwitchableAuth } from '../server/auth.js';
-import { createLiveServer, type LiveServer, type LiveServerOptions } from '../server/liveServer.js';
+import type { Router } from 'express';
+import { calendarAppRoutes } from '../dav/calendarApps.js';
+import { ensureCalendarZone } from '../dav/calendarSettings.js';
+import { createLiveServer, type LiveServer } from '../server/liveServer.js';
 import { createLowStore, MAX_STAMP_AHEAD_MS } from '../store/lowStore.js';
 import type { Store } from '../store/types.js';
 import { loadOrCreateDeskCertificate, type DeskCertificate } from '../trust/certificate.js';
@@ -68,8 +71,8 @@ export interface PeerRuntimeOptions {
   timing?: Partial<Timing>;
   /** For tests: bonjour-service options. */
   mdns?: Record<string, unknown>;
-  /** Routes with their own authentication on the web port (local control commands). */
-  routes?: LiveServerOptions['routes'];
+  /** Routes with their own authentication on the web port (local control commands), besides the calendar apps'. */
+  routes?: readonly Router[];
 }
 
 export interface PeerRuntime {
@@ -117,7 +120,18 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   const book = await openDeskBook(options.dataDir, deskId, log);
   const auth = createSwitchableAuth(secrets.browserToken);
   const feed = createFeed(() => runtime.state());
-  const server = createLiveServer({ store, auth, log, pageDir: options.pageDir, tls: certificate, routes: options.routes, onLocalChanges: (c) => roles?.local(c) });
+  const server = createLiveServer({
+    store,
+    auth,
+    log,
+    pageDir: options.pageDir,
+    tls: certificate,
+    onLocalChanges: (c) => roles?.local(c),
+    routes: (localChanges) => [
+      ...(options.routes ?? []),
+      calendarAppRoutes({ store, auth, log, onChanges: localChanges, publicBaseUrl: () => `https://${lanAddresses()[0] ?? '127.0.0.1'}:${port}` }),
+    ],
+  });
 
   const info = (): DeskInfo => {
     const host = roles!.host();
@@ -184,6 +198,12 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     adoptKey,
     changeKey: () => runtime.changeKey(),
     mayHost: () => !keyChanged,
+    hosting() {
+      // A calendar gets its host's time zone once, when none is stored (a new calendar, or one from before zones).
+      ensureCalendarZone(store, { onChanges: (changes) => (server.announce(changes), active.local(changes)) }).catch((err) =>
+        log.warn(`could not set the calendar's time zone: ${(err as Error).message}`),
+      );
+    },
     clock() {
       // Worth a word only when this desk's clock crosses the minute that stamps are allowed to be off.
       const skewed = Math.abs(offset()) > MAX_STAMP_AHEAD_MS;

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { calendarAppRoutes } from '../dav/calendarApps.js';
 import type { Logger } from '../log.js';
 import type { Change, Store } from '../store/types.js';
 import type { TokenAuth } from './auth.js';
@@ -35,12 +34,14 @@ export interface LiveServerOptions {
   tls?: { cert: string; key: string } | null;
   /** Names this host answers to besides its addresses and host name (the Host allow-list). */
   hostNames?: readonly string[];
-  /** Routes with their own authentication (local control commands), mounted before the token check. */
-  routes?: readonly express.Router[];
+  /**
+   * Routes that check their own credentials and read their own bodies (calendar apps, local control
+   * commands), mounted before the REST API's token check. Whatever they write they hand to
+   * `localChanges`, which announces it exactly as REST writes are announced (pages, desks).
+   */
+  routes?: (localChanges: (changes: Change[]) => void) => readonly express.Router[];
   /** Called with every change this server's own REST writes made, once durable and announced. */
   onLocalChanges?: (changes: Change[]) => void;
-  /** The address other devices reach this desk at (https://LAN-ADDRESS:PORT), for the feed URLs the page shows. */
-  publicBaseUrl?: () => string | null | undefined;
 }
 
 export interface LiveServer {
@@ -130,11 +131,10 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   };
   // Desks talk to each other on their own port, after proving the key: whoever reaches for desk
   // routes here (a browser token, a desk of the previous version) is told no.
-  for (const router of options.routes ?? []) app.use(router);
+  for (const router of options.routes?.(localChanges) ?? []) app.use(router);
   app.use('/api/v1/peer', () => {
     throw new HttpError(403, 'desk routes are not served to browsers: desks talk on the desk port, after proving the key');
   });
-  app.use(calendarAppRoutes({ store, auth, log, onChanges: localChanges, publicBaseUrl: options.publicBaseUrl }));
   app.use(PROTECTED, requireToken, jsonOnly, express.json({ limit: limits.bodyBytes, strict: true }));
   app.use(syncRoutes(store, auth, methods));
   app.use(dataRoutes(store, records));

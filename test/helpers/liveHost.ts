@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { silentLogger } from '../../main/log.js';
 import { createTokenAuth } from '../../main/server/auth.js';
+import { calendarAppRoutes } from '../../main/dav/calendarApps.js';
 import { createLiveServer, type LiveServerOptions } from '../../main/server/liveServer.js';
 import { createLowStore } from '../../main/store/lowStore.js';
 
@@ -13,7 +14,10 @@ export const TOKEN = 'test-token-0123456789';
 export async function startTestHost(extra: Partial<LiveServerOptions> & { dir?: string } = {}) {
   const dir = extra.dir ?? (await mkdtemp(join(tmpdir(), 'lansched-')));
   const store = await createLowStore({ dir, log: silentLogger });
-  const server = createLiveServer({ store, auth: createTokenAuth(TOKEN), log: silentLogger, ...extra });
+  const auth = createTokenAuth(TOKEN);
+  // A whole host: the calendar apps' routes too, unless a test brings its own.
+  const routes: LiveServerOptions['routes'] = (localChanges) => [calendarAppRoutes({ store, auth, log: silentLogger, onChanges: localChanges })];
+  const server = createLiveServer({ store, auth, log: silentLogger, routes, ...extra });
   const { port } = await server.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${port}`;
   const sockets: WebSocket[] = [];
