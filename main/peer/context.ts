@@ -22,8 +22,8 @@ export interface Timing extends LinkTiming {
 
 export const defaultTiming = (now: () => number): Timing => ({
   now,
-  heartbeatMs: 300,
-  lossMs: 1200,
+  heartbeatMs: 250,
+  lossMs: 1000,
   handshakeMs: 3000,
   maxBufferedBytes: 64 * 1024 * 1024,
   listenMs: 1500,

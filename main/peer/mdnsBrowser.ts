@@ -39,6 +39,8 @@ export interface MdnsBrowser {
 }
 
 interface Cached {
+  /** The instance name as its responder spells it: a known answer must repeat it exactly. */
+  name: string;
   ptrTtl: number;
   ptrExpires: number;
   srv?: { port: number; target: string };
@@ -79,7 +81,7 @@ export function createMdnsBrowser(options: MdnsBrowserOptions): MdnsBrowser {
   const knownAnswers = (now = Date.now()): Answer[] =>
     [...cache]
       .filter(([, c]) => (c.ptrExpires - now) / 1000 > c.ptrTtl / 2)
-      .map(([instance, c]) => ({ name: type, type: 'PTR', ttl: Math.floor((c.ptrExpires - now) / 1000), data: instance }) as Answer);
+      .map(([, c]) => ({ name: type, type: 'PTR', ttl: Math.floor((c.ptrExpires - now) / 1000), data: c.name }) as Answer);
 
   const emit = (instance: string) => {
     const c = cache.get(instance);
@@ -98,7 +100,7 @@ export function createMdnsBrowser(options: MdnsBrowserOptions): MdnsBrowser {
           continue;
         }
         if (!cache.has(instance) && cache.size >= MAX_INSTANCES) continue;
-        const c = cache.get(instance) ?? { ptrTtl: 0, ptrExpires: 0 };
+        const c = cache.get(instance) ?? { name: (r as StringAnswer).data, ptrTtl: 0, ptrExpires: 0 };
         c.ptrTtl = r.ttl ?? 4500;
         c.ptrExpires = now + c.ptrTtl * 1000;
         // The address the answer came from: more reliable than the names a host advertises.

@@ -32,6 +32,8 @@ export interface Capture {
   summary(): Promise<{ packets: number; bytes: number }>;
   /** How many captured packets match a BPF filter (the capture is stopped first). */
   count(filter: string): Promise<number>;
+  /** tcpdump's one-line reading of every packet (the capture is stopped first): for a failing test's report. */
+  dump(): Promise<string>;
   /** Removes the capture file; safe to call twice. */
   close(): Promise<void>;
 }
@@ -71,6 +73,10 @@ export async function capture(device: string, filter: string): Promise<Capture> 
       let bytes = 0;
       for (const line of lines) bytes += Number(/length (\d+)/.exec(line)?.[1] ?? 0);
       return { packets: lines.length, bytes };
+    },
+    async dump() {
+      await stop();
+      return run(['-r', file, '-n', '-tt']);
     },
     async count(filter: string) {
       await stop();
