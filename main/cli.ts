@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hostCommands, runCommand, type Command } from './cliCommands.js';
 import { runDesk, stopOnSignals } from './cliDesk.js';
-import { controlRoutes, newControlSecret, writeControlFile } from './control.js';
+import { controlRoutes, newControlSecret, writeControlFileOrSay } from './control.js';
 import { feedUrls } from './dav/feed.js';
 import { startHost } from './host.js';
 import { createTokenAuth } from './server/auth.js';
@@ -118,7 +118,7 @@ async function main() {
     routes: [controlRoutes(secret, control)],
   });
   started = host;
-  const controlFile = await writeControlFile(dataDir, host.port, secret);
+  const controlFile = await writeControlFileOrSay(log, dataDir, host.port, secret);
   base = `${tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${host.port}`;
   const invite = tls ? browserLink(address, host.port, token) : `${base}/#token=${encodeURIComponent(token)}`;
   log.info(`data folder: ${dataDir}`);

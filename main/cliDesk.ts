@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { hostCommands } from './cliCommands.js';
-import { controlRoutes, newControlSecret, writeControlFile } from './control.js';
+import { controlRoutes, newControlSecret, writeControlFileOrSay } from './control.js';
 import { feedUrls } from './dav/feed.js';
 import { createTokenAuth } from './server/auth.js';
 import { loadDesk, reachableHost, saveDesk } from './hostFiles.js';
@@ -90,7 +90,8 @@ export async function runDesk(o: DeskArgs) {
     process.exit(2);
   }
   const { calendar, invite, created } = chosen;
-  await saveDesk(o.dataDir, { version: 2, calendar });
+  // Written only when it changed: a desk must start on a full disk too (it refuses writes, not reads).
+  if (JSON.stringify(calendar) !== JSON.stringify(desk.calendar) || desk.upgraded) await saveDesk(o.dataDir, { version: 2, calendar });
   const secret = newControlSecret();
   let peer: PeerRuntime;
   const address = reachableHost(o.bind);
@@ -133,7 +134,7 @@ export async function runDesk(o: DeskArgs) {
       if (event.kind === 'hosting' || event.kind === 'joined') log.info(`invite for desks: ${deskInvite()}`);
     },
   });
-  const control = await writeControlFile(o.dataDir, peer.port, secret);
+  const control = await writeControlFileOrSay(log, o.dataDir, peer.port, secret);
   log.info(`LAN Scheduler desk ${peer.deskId} of "${printable(calendar.name)}" (calendar ${calendar.id}) listening at ${base()}/ (desks: port ${peer.deskPort}) with data in ${o.dataDir}`);
   log.info(`browsers warn about this desk's own certificate the first time: go on only if its SHA-256 fingerprint is ${peer.certificate.fingerprint}`);
   if (created) log.info(`new calendar "${printable(calendar.name)}"; its key: ${calendar.joinKey}`);

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import express, { Router } from 'express';
+import type { Logger } from './log.js';
 import { HttpError } from './server/httpError.js';
 import { writeFileAtomic } from './store/durableFile.js';
 
@@ -43,6 +44,19 @@ export async function writeControlFile(dataDir: string, port: number, secret: st
   const file = join(dataDir, FILE);
   await writeFileAtomic(file, `${JSON.stringify({ port, secret } satisfies ControlFile)}\n`, { mode: 0o600 });
   return { remove: () => rm(file, { force: true }) };
+}
+
+/**
+ * The control file, or word that commands cannot reach this host: a full disk must not stop a host
+ * from starting (it serves what it has and refuses writes until space is free).
+ */
+export async function writeControlFileOrSay(log: Logger, dataDir: string, port: number, secret: string): Promise<{ remove(): Promise<void> }> {
+  try {
+    return await writeControlFile(dataDir, port, secret);
+  } catch (err) {
+    log.warn(`could not write ${join(dataDir, FILE)} (${(err as Error).message}): --change-key, --backup and --import cannot reach this host`);
+    return { remove: async () => undefined };
+  }
 }
 
 /** Sends a command to the host running on `dataDir`; null when none runs there. */

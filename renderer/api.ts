@@ -10,7 +10,7 @@ export interface LiveChange {
 }
 
 export type ChangesAnswer =
-  | { reload: false; revision: number; storeId: string; changes: LiveChange[] }
+  | { reload: false; revision: number; storeId: string; changes: LiveChange[]; more?: true }
   | { reload: true; revision: number; storeId: string; reason: string };
 
 /** The host's REST API, always with the token, always answering plain-text records. */

@@ -112,6 +112,17 @@ export async function mountScheduler(options: SchedulerViewOptions) {
       status.toast(`Could not save: ${response?.message ?? 'the host refused the change'}`, 'error');
     }
   });
+  // Any answer but 200 (a full disk is 507) is raised on the scheduler, not the data processor, and
+  // never reaches onAfterUpdate: say why, in words.
+  scheduler.attachEvent('onSaveError', (_ids: unknown, xhr: { status?: number; responseText?: string }) => {
+    let message = '';
+    try {
+      message = String(JSON.parse(xhr?.responseText ?? '')?.message ?? '');
+    } catch {
+      // not JSON: fall back to the status
+    }
+    status.toast(`Could not save: ${message || `the host answered ${xhr?.status ?? 'nothing'}`}. The change is not kept.`, 'error', 15_000);
+  });
 
   const { RemoteEvents, remoteUpdates } = scheduler.ext.liveUpdates as { RemoteEvents: RemoteEventsClass; remoteUpdates: any };
   // What to do when a colleague deletes the event this person has open in the editor: close the

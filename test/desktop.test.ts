@@ -196,6 +196,8 @@ describe('the desktop controller', () => {
     expect(d.state().notices).toEqual([expect.stringMatching(/clock is 3 min slow/)]);
     peers[0]!.set({ clockSkewMs: 20_000 });
     expect(d.state().notices).toEqual([]);
+    peers[0]!.set({ storage: { state: 'disk-full', message: 'the host\'s disk is full', since: Date.now() } });
+    expect(d.state().notices).toEqual([expect.stringMatching(/disk is full: changes made here are refused until space is freed/)]);
   });
 
   it('shows who is online with the names desks gave, this desk first, then the host', async () => {

@@ -175,6 +175,14 @@ describe('the shared calendar page, in two browsers', () => {
     noScriptErrors(b);
   });
 
+  it('says in words why the host refused a save, and keeps nothing of it', async () => {
+    const a = await desk();
+    // Over the host's limit for a title (as stored): refused with a 400 and the host's reason.
+    await a.page.evaluate(() => scheduler.addEvent({ start_date: new Date(2026, 2, 3, 10), end_date: new Date(2026, 2, 3, 11), text: '<'.repeat(2001) }));
+    await expect.poll(() => a.page.locator('.toast').allTextContents(), SECOND).toContainEqual(expect.stringMatching(/Could not save: text is longer than 10000 characters/));
+    expect(await storedEvents()).toEqual([]);
+  });
+
   it('asks for the token on a wrong or missing one and loads no data', async () => {
     await suite.host.call('POST', '/events', { text: 'Secret', start_date: '2026-03-03 10:00', end_date: '2026-03-03 11:00' });
     const w = await desk({ open: false });

@@ -49,6 +49,8 @@ type Mode =
 /** What a person should read about the desk's state, in words. */
 function noticesOf(s: PeerState): string[] {
   const notices: string[] = [];
+  if (s.storage.state === 'disk-full') notices.push('This computer’s disk is full: changes made here are refused until space is freed. Everything saved so far is safe.');
+  else if (s.storage.state === 'failing') notices.push(`This desk cannot save changes: ${s.storage.message}`);
   if (s.keyChanged) notices.push('The calendar’s key was changed while this desk was away. Leave, then join again with a new invite.');
   if (s.clockSkewMs !== null && Math.abs(s.clockSkewMs) > 60_000) {
     notices.push(`This desk’s clock is ${Math.round(Math.abs(s.clockSkewMs) / 60_000)} min ${s.clockSkewMs > 0 ? 'fast' : 'slow'}. Changes are stamped with the hosting desk’s time; set this computer’s clock.`);

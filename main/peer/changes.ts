@@ -46,8 +46,3 @@ function checkChange(c: Partial<VersionedChange>, now: number): VersionedChange 
 }
 
 export const versioned = ({ rev: _rev, ...change }: Change): VersionedChange => change;
-
-/** `list` cut into pages of PAGE, for sending one after the other. */
-export function* pages<T>(list: readonly T[]): Generator<T[]> {
-  for (let i = 0; i < list.length; i += PAGE) yield list.slice(i, i + PAGE);
-}

@@ -1,6 +1,6 @@
 import type { Change, VersionedChange } from '../store/types.js';
 import { ChannelClosed, type Channel } from './channel.js';
-import { checkIncoming, pages, versioned } from './changes.js';
+import { checkIncoming, PAGE, versioned } from './changes.js';
 import type { DeskContext, ListedDesk, Target } from './context.js';
 
 /** A desk following a host: its pushes, the host's stream, and what the host says about the calendar. */
@@ -103,7 +103,7 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
 
   try {
     const answer = (await channel.call('follow', {}, timing.handshakeMs)) as { revision: number };
-    for (const page of pages(store.exportState())) await channel.call('push', { changes: page }, 30_000);
+    for (const page of store.exportPages(PAGE).pages) await channel.call('push', { changes: page }, 30_000);
     for (let from: number | null = 0; from !== null; ) {
       const page = (await channel.call('pullState', { from }, 30_000)) as { changes: unknown; next: number | null; revision: number };
       await mergeIn(page.changes, from === 0 ? Math.max(answer.revision, page.revision) : page.revision);

@@ -46,7 +46,8 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
   // Desks that left without a goodbye, and when: looked for often at first (a split heals), then rarely.
   const lostAt = new Map<string, number>();
   const nextLook = new Map<string, number>();
-  const exports = new WeakMap<Channel, VersionedChange[]>();
+  // One picture of the state per pull, taken at its first page and handed out a page at a time.
+  const exports = new WeakMap<Channel, { pages: Iterator<VersionedChange[]>; at: number; revision: number }>();
   let closed = false;
 
   const listDesks = (): ListedDesk[] => {
@@ -131,14 +132,20 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
       follower(channel);
       const from = Number((args as { from?: unknown })?.from ?? 0);
       if (!Number.isSafeInteger(from) || from < 0) throw new Error('from must be a position');
-      // One picture of the state per pull, taken at its first page; changes made meanwhile reach the
-      // follower through the stream, and the merge keeps the later version whichever comes first.
-      let all = exports.get(channel);
-      if (!all || from === 0) exports.set(channel, (all = store.exportState()));
-      const changes = all.slice(from, from + PAGE);
-      const next = from + changes.length < all.length ? from + changes.length : null;
+      // Changes made meanwhile reach the follower through the stream, and the merge keeps the
+      // later version whichever comes first: a picture a few pages old is no harm.
+      let pull = exports.get(channel);
+      if (!pull || from === 0) {
+        const state = store.exportPages(PAGE);
+        exports.set(channel, (pull = { pages: state.pages[Symbol.iterator](), at: 0, revision: state.revision }));
+      }
+      if (from !== pull.at) throw new Error(`pull from ${pull.at}, not ${from}`);
+      const page = pull.pages.next();
+      const changes = page.done ? [] : page.value;
+      pull.at += changes.length;
+      const next = page.done || changes.length < PAGE ? null : pull.at;
       if (next === null) exports.delete(channel);
-      return { changes, next, revision: store.revision() };
+      return { changes, next, revision: pull.revision };
     },
     synced(_args: unknown, channel: Channel) {
       follower(channel).synced = true;

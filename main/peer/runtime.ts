@@ -6,7 +6,7 @@ import { calendarAppRoutes } from '../dav/calendarApps.js';
 import { ensureCalendarZone } from '../dav/calendarSettings.js';
 import { createLiveServer, type LiveServer } from '../server/liveServer.js';
 import { createLowStore, MAX_STAMP_AHEAD_MS } from '../store/lowStore.js';
-import type { Store } from '../store/types.js';
+import type { StorageStatus, Store } from '../store/types.js';
 import { loadOrCreateDeskCertificate, type DeskCertificate } from '../trust/certificate.js';
 import { calendarSecrets, checkJoinKey, newJoinKey } from '../trust/keys.js';
 import type { Channel, DeskInfo } from './channel.js';
@@ -47,6 +47,8 @@ export interface PeerState {
   keyChanged: boolean;
   /** The SHA-256 fingerprint of this desk's certificate, as browsers show it. */
   fingerprint: string;
+  /** Whether this desk's store can write (a full disk refuses writes, and says so). */
+  storage: StorageStatus;
 }
 
 export interface PeerRuntimeOptions {
@@ -116,10 +118,11 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   // The roles come last (they need everything below), but the clock asks them for the host's offset.
   let roles: Roles | undefined;
   const timing: Timing = { ...defaultTiming(() => Date.now() + offset()), ...options.timing };
-  const store = await createLowStore({ dir: options.dataDir, log, now: timing.now });
+  const feed = createFeed(() => runtime.state());
+  // A full disk is news for the person at this desk: the status says so, and says when it is over.
+  const store = await createLowStore({ dir: options.dataDir, log, now: timing.now, onStorage: () => feed.notify() });
   const book = await openDeskBook(options.dataDir, deskId, log);
   const auth = createSwitchableAuth(secrets.browserToken);
-  const feed = createFeed(() => runtime.state());
   const server = createLiveServer({
     store,
     auth,
@@ -299,6 +302,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
         clockSkewMs: offsetMs === null ? null : Math.round(-offsetMs),
         keyChanged,
         fingerprint: certificate.fingerprint,
+        storage: store.storage(),
       };
     },
     inviteTargets() {

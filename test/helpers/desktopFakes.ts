@@ -31,6 +31,7 @@ export function fakePeer(options: PeerRuntimeOptions): FakePeer {
     clockSkewMs: null,
     keyChanged: false,
     fingerprint: 'AB:CD',
+    storage: { state: 'ok' },
   };
   const listeners = new Set<(s: PeerState) => void>();
   const peer: FakePeer = {
