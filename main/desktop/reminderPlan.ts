@@ -1,0 +1,278 @@
+// When reminders are due: the desktop's main process and a browser page both plan with this file,
+// so it stays free of Node and DOM imports. Series are expanded by ical.js on the wall clock (as
+// the Scheduler and RFC 5545 repeat them: 09:00 stays 09:00 across a DST change) and each
+// occurrence is placed in time through the calendar's IANA zone with Intl, which Node, Electron
+// and every browser carry. VALARMs written by calendar apps are never read here: a desk reminds
+// only of what its person chose, or of the default of a calendar the person shows.
+import ICAL from 'ical.js';
+import { unescapeHtml } from '../server/validate.js';
+
+/** What "Remind me" offers, in minutes before the start. */
+export const REMIND_MINUTES = [5, 10, 15, 30, 60, 1440] as const;
+
+/** Minutes before the start, or "none": chosen on purpose, it also silences a calendar's default. */
+export type Choice = number | 'none';
+
+export const isChoice = (value: unknown): value is Choice => value === 'none' || REMIND_MINUTES.includes(value as never);
+
+/** How a choice reads in the editor and in notifications. */
+export function choiceLabel(choice: Choice): string {
+  if (choice === 'none') return 'None';
+  if (choice === 1440) return '1 day before';
+  if (choice === 60) return '1 hour before';
+  return `${choice} minutes before`;
+}
+
+type Rec = { id: string } & Record<string, unknown>;
+
+export interface PlanInput {
+  /** Event records as stored (text HTML-escaped), or as REST answers them (the same). */
+  events: Rec[];
+  /** Calendar records: `reminder_minutes` is a calendar's default for everyone who shows it. */
+  calendars: Rec[];
+  /** The calendar's IANA zone: the records' wall-clock dates are in it. */
+  zone: string;
+  /** This desk's (or browser's) own choices, by event id (a series' id covers its occurrences). */
+  choices: Readonly<Record<string, Choice>>;
+  /** Calendars this person hides: their defaults do not apply. */
+  hidden?: ReadonlySet<string>;
+}
+
+/** One reminder of one occurrence. */
+export interface Reminder {
+  /** Unique per occurrence, start and lead time: a reminder with the same key is shown once. */
+  key: string;
+  /** The record to open: the event, a changed occurrence, or the series an occurrence belongs to. */
+  eventId: string;
+  /** Whether `eventId` is a series (the occurrence is its one starting at `start`). */
+  series: boolean;
+  text: string;
+  /** Wall-clock start and end in the calendar's zone, as records hold them. */
+  start: string;
+  end: string;
+  startAt: number;
+  endAt: number;
+  fireAt: number;
+  minutes: number;
+}
+
+export interface PlanWindow {
+  now: number;
+  /** Reminders that came due this long ago (the app was off) are still shown if their event has not ended. */
+  lookbackMs: number;
+  /** How far ahead to look for the next reminder. */
+  horizonMs: number;
+}
+
+export interface Plan {
+  /** Due now (at or before `now`, event not ended), oldest first. */
+  due: Reminder[];
+  /** When the next reminder after `now` is due, within the horizon; null if none. */
+  next: number | null;
+}
+
+const DAY_MS = 86_400_000;
+/** No series is stepped through further than this from its start (an hourly series over years). */
+const MAX_STEPS = 20_000;
+const WALL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?/;
+
+interface Wall {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+  s: number;
+}
+
+function parseWall(value: unknown): Wall | null {
+  const m = WALL.exec(String(value ?? ''));
+  if (!m) return null;
+  const [y, mo, d, h = '0', mi = '0', s = '0'] = m.slice(1).map((p) => p ?? '0');
+  return { y: +y!, mo: +mo!, d: +d!, h: +h, mi: +mi, s: +s };
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+const wallText = (w: Wall) => `${pad(w.y, 4)}-${pad(w.mo)}-${pad(w.d)} ${pad(w.h)}:${pad(w.mi)}${w.s ? `:${pad(w.s)}` : ''}`;
+/** A wall clock as if it were UTC: for wall arithmetic and comparisons only. */
+const wallMs = (w: Wall) => Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
+const wallOf = (ms: number): Wall => {
+  const t = new Date(ms);
+  return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes(), s: t.getUTCSeconds() };
+};
+
+/**
+ * Places wall-clock times of one zone in time. A time that does not exist (the hour skipped in
+ * spring) is read with the offset from before the change, a time that exists twice (autumn) as
+ * the first of the two: what RFC 5545 asks of calendar apps.
+ */
+export function zoneClock(zone: string) {
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
+  /** The zone's offset from UTC at an instant, in ms. */
+  const offsetAt = (instant: number) => {
+    const parts: Record<string, number> = {};
+    for (const p of format.formatToParts(new Date(instant))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+    const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+    return asUtc - Math.floor(instant / 1000) * 1000;
+  };
+  return {
+    offsetAt,
+    instant(wall: Wall): number {
+      const asUtc = wallMs(wall);
+      const before = offsetAt(asUtc - DAY_MS / 2);
+      const after = offsetAt(asUtc + DAY_MS / 2);
+      const fits = [before, after].map((o) => asUtc - o).filter((t) => offsetAt(t) === asUtc - t);
+      return fits.length ? Math.min(...fits) : asUtc - before;
+    },
+  };
+}
+
+export type ZoneClock = ReturnType<typeof zoneClock>;
+
+const floating = (w: Wall) => ICAL.Time.fromData({ year: w.y, month: w.mo, day: w.d, hour: w.h, minute: w.mi, second: w.s, isDate: false });
+const fromIcal = (t: ICAL.Time): Wall => ({ y: t.year, mo: t.month, d: t.day, h: t.hour, mi: t.minute, s: t.second });
+
+interface Occurrence {
+  record: Rec;
+  /** The series the occurrence belongs to (its choice covers the occurrence), if any. */
+  seriesId: string | null;
+  /** Whether it is an occurrence the series itself makes (not a changed one with its own record). */
+  series: boolean;
+  start: Wall;
+  end: Wall;
+}
+
+/** The starts of a series from its first until `lastWall` (wall ms), on the wall clock. */
+function* seriesStarts(master: Rec, lastWall: number): Generator<Wall> {
+  const start = parseWall(master.start_date);
+  if (!start) return;
+  let recur: ICAL.Recur;
+  try {
+    recur = ICAL.Recur.fromString(String(master.rrule));
+  } catch {
+    return; // Checked when written; an unreadable rule reminds of nothing rather than stopping every reminder.
+  }
+  // The Scheduler ends a series at its end_date unless the rule counts; "9999" never ends.
+  recur.until = null;
+  const end = String(master.end_date ?? '');
+  const until = parseWall(end);
+  if (!recur.count && until && !end.startsWith('9999')) recur.until = floating(until);
+  const iterator = recur.iterator(floating(start));
+  let steps = 0;
+  for (let next = iterator.next(); next && steps < MAX_STEPS; next = iterator.next(), steps++) {
+    const wall = fromIcal(next);
+    if (wallMs(wall) > lastWall) return;
+    yield wall;
+  }
+}
+
+/** Occurrences that start within [firstWall, lastWall] (wall ms): singles, exceptions and expanded series. */
+function occurrences(events: Rec[], firstWall: number, lastWall: number): Occurrence[] {
+  const out: Occurrence[] = [];
+  // Every changed or deleted occurrence replaces the original, which the series then skips.
+  const replaced = new Set<string>();
+  for (const e of events) {
+    const original = parseWall(e.original_start);
+    if (e.recurring_event_id && original) replaced.add(`${e.recurring_event_id}|${wallMs(original)}`);
+  }
+  const within = (w: Wall) => wallMs(w) >= firstWall && wallMs(w) <= lastWall;
+  for (const e of events) {
+    const start = parseWall(e.start_date);
+    if (!start) continue;
+    const isSeries = typeof e.rrule === 'string' && e.rrule !== '' && !e.recurring_event_id;
+    if (!isSeries) {
+      const end = parseWall(e.end_date);
+      if (e.deleted || !end || !within(start)) continue;
+      out.push({ record: e, seriesId: e.recurring_event_id ? String(e.recurring_event_id) : null, series: false, start, end });
+      continue;
+    }
+    const seriesEnd = parseWall(e.end_date);
+    if (wallMs(start) > lastWall || (seriesEnd && wallMs(seriesEnd) < firstWall)) continue;
+    const seconds = Math.max(0, Number(e.duration) || 0);
+    for (const at of seriesStarts(e, lastWall)) {
+      if (!within(at) || replaced.has(`${e.id}|${wallMs(at)}`)) continue;
+      out.push({ record: e, seriesId: e.id, series: true, start: at, end: wallOf(wallMs(at) + seconds * 1000) });
+    }
+  }
+  return out;
+}
+
+/** The lead time that applies to an occurrence: the person's choice, else the default of a calendar they show. */
+function leadOf(o: Occurrence, input: PlanInput, defaults: Map<string, number>): number | null {
+  const own = input.choices[o.record.id] ?? (o.seriesId === null ? undefined : input.choices[o.seriesId]);
+  if (own !== undefined) return own === 'none' ? null : own;
+  const calendar = typeof o.record.calendar_id === 'string' ? o.record.calendar_id : '';
+  if (!calendar || input.hidden?.has(calendar)) return null;
+  return defaults.get(calendar) ?? null;
+}
+
+/** What is due at `now` and when the next reminder is, for everything the input holds. */
+export function planReminders(input: PlanInput, window: PlanWindow): Plan {
+  const clock = zoneClock(input.zone);
+  const defaults = new Map<string, number>();
+  for (const c of input.calendars) {
+    const minutes = Number(c.reminder_minutes);
+    if (isChoice(minutes)) defaults.set(c.id, minutes);
+  }
+  const longest = Math.max(...REMIND_MINUTES) * 60_000;
+  // Bounds on the wall clock, a day wider on each side than any zone's offset.
+  const nowWall = window.now + clock.offsetAt(window.now);
+  const found = occurrences(input.events, nowWall - window.lookbackMs - DAY_MS, nowWall + window.horizonMs + longest + DAY_MS);
+  const due: Reminder[] = [];
+  let next: number | null = null;
+  for (const o of found) {
+    const minutes = leadOf(o, input, defaults);
+    if (minutes === null) continue;
+    const startAt = clock.instant(o.start);
+    const endAt = Math.max(startAt, clock.instant(o.end));
+    const fireAt = startAt - minutes * 60_000;
+    if (fireAt > window.now) {
+      if (fireAt <= window.now + window.horizonMs && (next === null || fireAt < next)) next = fireAt;
+      continue;
+    }
+    // Due: shown if it came due at most `lookbackMs` ago and its event has not ended (or is a moment long and starts now).
+    if (fireAt < window.now - window.lookbackMs || endAt < window.now || (endAt === window.now && startAt < window.now)) continue;
+    due.push({
+      key: `${o.record.id}|${startAt}|${minutes}`,
+      eventId: o.record.id,
+      series: o.series,
+      text: unescapeHtml(String(o.record.text ?? '')),
+      start: wallText(o.start),
+      end: wallText(o.end),
+      startAt,
+      endAt,
+      fireAt,
+      minutes,
+    });
+  }
+  due.sort((a, b) => a.fireAt - b.fireAt || a.key.localeCompare(b.key));
+  return { due, next };
+}
+
+/** What a notification says: the event's title, and when it starts (or started). */
+export function reminderText(reminder: Reminder, now: number): { title: string; body: string } {
+  const time = (wall: string) => wall.slice(11, 16);
+  const sameDay = reminder.start.slice(0, 10) === reminder.end.slice(0, 10);
+  const span = sameDay ? `${time(reminder.start)}–${time(reminder.end)}` : `${reminder.start.slice(0, 16)} – ${reminder.end.slice(0, 16)}`;
+  const minutes = Math.round((reminder.startAt - now) / 60_000);
+  const when =
+    minutes <= 0
+      ? reminder.startAt < now - 60_000
+        ? 'Started'
+        : 'Now'
+      : minutes >= 120
+        ? `In ${Math.round(minutes / 60)} hours`
+        : minutes >= 60
+          ? `In 1 hour${minutes > 60 ? ` ${minutes - 60} min` : ''}`
+          : `In ${minutes} min`;
+  return { title: reminder.text || '(no title)', body: `${when} · ${span}` };
+}
