@@ -16,7 +16,7 @@ import { joinKeyProblem } from './trust/keys.js';
 
 const usage = `usage: npm run host -- [--port 3210] [--data-dir DIR] [--token SECRET] [--bind 0.0.0.0]
        npm run host -- --advertise [--calendar NAME] [--join-key KEY | --invite INVITE] [--name NAME]
-                       [--port 3210] [--desk-port 3211] [--data-dir DIR]
+                       [--port 3210] [--desk-port 3211] [--data-dir DIR] [--keep-deletions-days 90]
        npm run host -- --change-key [--data-dir DIR]      (a desk running on DIR makes and hands out a new key)
        npm run host -- --backup FILE [--data-dir DIR]     (a consistent copy, while the host runs or not)
        npm run host -- --restore FILE [--data-dir DIR]    (starts an empty data folder from a backup)
@@ -41,6 +41,7 @@ function parse() {
         'join-key': { type: 'string' },
         invite: { type: 'string' },
         name: { type: 'string' },
+        'keep-deletions-days': { type: 'string' },
         'change-key': { type: 'boolean', default: false },
         backup: { type: 'string' },
         restore: { type: 'string' },
@@ -80,15 +81,17 @@ async function main() {
   const keyProblem = values['join-key'] === undefined ? undefined : joinKeyProblem(values['join-key']);
   if (keyProblem) fail(`--join-key: ${keyProblem}. Keys come from an invite (or leave it out to make a new calendar).`);
   if (values['join-key'] !== undefined && values.invite !== undefined) fail('give --join-key or --invite, not both');
-  if (!values.advertise && (values.calendar ?? values['join-key'] ?? values.invite ?? values.name ?? values['desk-port']) !== undefined) {
-    fail('--calendar, --join-key, --invite, --name and --desk-port go with --advertise');
+  if (!values.advertise && (values.calendar ?? values['join-key'] ?? values.invite ?? values.name ?? values['desk-port'] ?? values['keep-deletions-days']) !== undefined) {
+    fail('--calendar, --join-key, --invite, --name, --desk-port and --keep-deletions-days go with --advertise');
   }
   if (values.advertise && values.token !== undefined) fail('with --advertise the token comes from the join key; leave out --token');
   const bind = values.bind!;
   const pageDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
   if (values.advertise) {
     const deskPort = values['desk-port'] === undefined ? undefined : portOf(values['desk-port'], '--desk-port');
-    return runDesk({ dataDir, port, deskPort, bind, log, pageDir, name: values.calendar, joinKey: values['join-key'], invite: values.invite, deskName: values.name });
+    const days = values['keep-deletions-days'] === undefined ? undefined : Number(values['keep-deletions-days']);
+    if (days !== undefined && !(days > 0 && days <= 36_500)) fail('--keep-deletions-days must be a number of days, more than 0');
+    return runDesk({ dataDir, port, deskPort, bind, log, pageDir, name: values.calendar, joinKey: values['join-key'], invite: values.invite, deskName: values.name, keepDeletionsDays: days });
   }
 
   let token: string | undefined = values.token;

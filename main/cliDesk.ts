@@ -42,6 +42,7 @@ export interface DeskArgs {
   joinKey?: string;
   invite?: string;
   deskName?: string;
+  keepDeletionsDays?: number;
 }
 
 class CliError extends Error {}
@@ -119,6 +120,7 @@ export async function runDesk(o: DeskArgs) {
     log,
     pageDir: o.pageDir,
     invite: invite?.desks,
+    keepDeletionsDays: o.keepDeletionsDays,
     saveCalendar: (c) => saveDesk(o.dataDir, { version: 2, calendar: c }),
     routes: [
       controlRoutes(secret, {

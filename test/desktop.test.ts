@@ -160,7 +160,7 @@ describe('the desktop controller', () => {
 
     p.set({ role: 'peer', host: bob });
     expect(w.last()).toMatchObject({ status: 'connecting', host: { name: 'Bob', role: 'host' } });
-    p.role({ kind: 'joined', host: { ...bob, role: 'host', host: null, addresses: [bob.address], deskPort: 3211, revision: 0 }, address: bob.address });
+    p.role({ kind: 'joined', host: { ...bob, role: 'host', host: null, addresses: [bob.address], deskPort: 3211, revision: 0, inSyncAt: 0 }, address: bob.address });
     expect(w.last()).toMatchObject({ status: 'connected', host: { deskId: bob.deskId, name: 'Bob' } });
 
     p.role({ kind: 'host-lost', host: bob.deskId });
@@ -170,7 +170,7 @@ describe('the desktop controller', () => {
     const carol = { deskId: 'c'.repeat(32), name: 'Carol', address: '192.168.1.31', webPort: 3210 };
     p.set({ host: carol });
     expect(w.last().status).toBe('taking-over');
-    p.role({ kind: 'joined', host: { ...carol, role: 'host', host: null, addresses: [carol.address], deskPort: 3211, revision: 0 }, address: carol.address });
+    p.role({ kind: 'joined', host: { ...carol, role: 'host', host: null, addresses: [carol.address], deskPort: 3211, revision: 0, inSyncAt: 0 }, address: carol.address });
     expect(w.last()).toMatchObject({ status: 'connected', host: { name: 'Carol' } });
 
     online = false;

@@ -133,7 +133,7 @@ describe('desk links on 127.0.0.1', () => {
 
   const identity = async (joinKey = key, keyGen = 0): Promise<LinkIdentity & { cert: DeskCertificate }> => {
     const cert = await loadOrCreateDeskCertificate(await tempDir(), silentLogger);
-    const info = (): DeskInfo => ({ deskId: cert.deskId, name: 'Desk', role: 'host', host: null, addresses: ['127.0.0.1'], deskPort: 1, webPort: 1, revision: 0 });
+    const info = (): DeskInfo => ({ deskId: cert.deskId, name: 'Desk', role: 'host', host: null, addresses: ['127.0.0.1'], deskPort: 1, webPort: 1, revision: 0, inSyncAt: 0 });
     return { cert, calendar: () => ({ id: calendarId, deskSecret: calendarSecrets(joinKey).deskSecret, keyGen }), info };
   };
   const timing = { ...defaultTiming(Date.now), heartbeatMs: 100, lossMs: 2000 };

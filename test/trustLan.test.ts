@@ -51,7 +51,7 @@ describe.skipIf(unavailable !== undefined)('trust on a simulated LAN', () => {
   /** The test process as a desk of the calendar (it holds the key), reaching desks through the bridge. */
   const asDesk = async (joinKey = office.calendar.joinKey, keyGen = 0) => {
     const cert = await loadOrCreateDeskCertificate(await mkdtemp(join(scratch, 'me-')), silentLogger);
-    const info = (): DeskInfo => ({ deskId: cert.deskId, name: 'test', role: 'starting', host: null, addresses: [lan.bridgeAddress], deskPort: 1, webPort: 1, revision: 0 });
+    const info = (): DeskInfo => ({ deskId: cert.deskId, name: 'test', role: 'starting', host: null, addresses: [lan.bridgeAddress], deskPort: 1, webPort: 1, revision: 0, inSyncAt: 0 });
     const me = { cert, calendar: () => ({ id: office.calendar.id, deskSecret: calendarSecrets(joinKey).deskSecret, keyGen }), info };
     return (desk: Desk) => connectDesk({ address: desk.address, port: DESK_PORT }, me, defaultTiming(Date.now), silentLogger);
   };

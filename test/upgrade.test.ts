@@ -120,7 +120,7 @@ describe.skipIf(unavailable !== undefined)('upgrading, one desk at a time', () =
       await expect.poll(async () => (await host.events()).map((e) => e.id), SETTLE).toEqual([json.tid]);
       // The version it carries is the host's time, not five minutes ahead (which would win every conflict).
       const cert = await loadOrCreateDeskCertificate(await folder(), silentLogger);
-      const info = (): DeskInfo => ({ deskId: cert.deskId, name: 'test', role: 'starting', host: null, addresses: [], deskPort: 1, webPort: 1, revision: 0 });
+      const info = (): DeskInfo => ({ deskId: cert.deskId, name: 'test', role: 'starting', host: null, addresses: [], deskPort: 1, webPort: 1, revision: 0, inSyncAt: 0 });
       const me = { cert, calendar: () => ({ id: office.calendar.id, deskSecret: calendarSecrets(office.calendar.joinKey).deskSecret, keyGen: 0 }), info };
       const channel = await connectDesk({ address: host.address, port: DESK_PORT }, me, defaultTiming(Date.now), silentLogger);
       await channel.call('follow', {});

@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newRecordId } from '../store/ids.js';
 import { calendars, events } from '../server/entities.js';
 import { dateKey, unescapeHtml, validateRecord } from '../server/validate.js';
 import type { ChangeRequest, Store, StoredRecord } from '../store/types.js';
@@ -108,7 +109,7 @@ export function writeRequests(existing: Resource | undefined, mapped: MappedEven
     ical_uid: mapped.uid,
     ...(target.name && { dav_name: target.name }),
   };
-  const master: StoredRecord = { ...validateRecord(events.spec, masterBody), id: existing?.master.id ?? randomUUID() };
+  const master: StoredRecord = { ...validateRecord(events.spec, masterBody), id: existing?.master.id ?? newRecordId() };
   const requests: ChangeRequest[] = [{ entity: events.name, op: existing ? 'update' : 'add', record: master }];
 
   const held = new Map((existing?.exceptions ?? []).map((e) => [dateKey(String(e.original_start)), e]));
@@ -118,7 +119,7 @@ export function writeRequests(existing: Resource | undefined, mapped: MappedEven
     held.delete(key);
     const record: StoredRecord = {
       ...validateRecord(events.spec, { ...keptFields(before), ...body, recurring_event_id: master.id, calendar_id: target.calendarId }),
-      id: before?.id ?? randomUUID(),
+      id: before?.id ?? newRecordId(),
     };
     requests.push({ entity: events.name, op: before ? 'update' : 'add', record });
   }

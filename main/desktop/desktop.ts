@@ -55,6 +55,9 @@ function noticesOf(s: PeerState): string[] {
   if (s.clockSkewMs !== null && Math.abs(s.clockSkewMs) > 60_000) {
     notices.push(`This desk’s clock is ${Math.round(Math.abs(s.clockSkewMs) / 60_000)} min ${s.clockSkewMs > 0 ? 'fast' : 'slow'}. Changes are stamped with the hosting desk’s time; set this computer’s clock.`);
   }
+  if (s.lostEdits.length > 0) {
+    notices.push(`While this desk was away, ${s.lostEdits.length === 1 ? 'an event it changed was' : `${s.lostEdits.length} events it changed were`} deleted on other desks and not brought back: ${s.lostEdits.slice(0, 3).map((t) => `“${t}”`).join(', ')}${s.lostEdits.length > 3 ? '…' : ''}`);
+  }
   for (const old of s.outdated) notices.push(`The desk at ${old.address} runs an older LAN Scheduler: update it to share this calendar.`);
   return notices;
 }

@@ -22,6 +22,8 @@ export interface DeskInfo {
   webPort: number;
   /** How far its replica reaches, in its host's revisions. */
   revision: number;
+  /** The last time it was in sync with another desk of the calendar (0: never). */
+  inSyncAt: number;
 }
 
 export type Handler = (args: unknown, channel: Channel) => unknown;

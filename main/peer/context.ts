@@ -18,6 +18,8 @@ export interface Timing extends LinkTiming {
   slowProbeMs: number;
   /** The most a graceful hand-over may take before the host leaves anyway (the others then take over as after a crash). */
   handoverMs: number;
+  /** How long tombstones are kept: desks apart for longer rejoin with the long-absence rules (longAbsence.ts). */
+  keepDeletionsMs: number;
 }
 
 export const defaultTiming = (now: () => number): Timing => ({
@@ -32,6 +34,7 @@ export const defaultTiming = (now: () => number): Timing => ({
   fastProbeForMs: 10 * 60_000,
   slowProbeMs: 60_000,
   handoverMs: 4000,
+  keepDeletionsMs: 90 * 86_400_000,
 });
 
 /** A desk as the host lists it to every follower: where it is, and how far its copy reaches. */

@@ -26,6 +26,10 @@ export interface DeskBook {
   /** Adds or refreshes desks; saved a moment later, once per burst. */
   note(desks: Omit<KnownDesk, 'lastSeen'>[], seen?: number): void;
   forget(deskId: string): void;
+  /** The last time this desk was in sync with another desk of the calendar (0: never). */
+  inSyncAt(): number;
+  /** This desk is in sync with another now (it follows a host, or hosts a follower). */
+  markInSync(at?: number): void;
   close(): Promise<void>;
 }
 
@@ -46,9 +50,11 @@ function valid(d: Partial<KnownDesk>): d is KnownDesk {
 export async function openDeskBook(dir: string, me: string, log: Logger): Promise<DeskBook> {
   const file = join(dir, FILE);
   const desks = new Map<string, KnownDesk>();
+  let inSyncAt = 0;
   try {
-    const kept = JSON.parse(await readFile(file, 'utf8')) as { desks?: unknown[] };
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { desks?: unknown[]; inSyncAt?: unknown };
     for (const d of kept.desks ?? []) if (valid(d as KnownDesk)) desks.set((d as KnownDesk).deskId, d as KnownDesk);
+    if (Number.isSafeInteger(kept.inSyncAt) && (kept.inSyncAt as number) > 0) inSyncAt = kept.inSyncAt as number;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`${file} is unreadable (${(err as Error).message}); starting a new list of desks`);
   }
@@ -61,7 +67,7 @@ export async function openDeskBook(dir: string, me: string, log: Logger): Promis
     saving = saving.then(async () => {
       dirty = false;
       const list = [...desks.values()].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, MAX_DESKS);
-      await writeFileAtomic(file, `${JSON.stringify({ desks: list }, null, 1)}\n`, { mode: 0o600 }).catch((err) =>
+      await writeFileAtomic(file, `${JSON.stringify({ inSyncAt, desks: list }, null, 1)}\n`, { mode: 0o600 }).catch((err) =>
         log.warn(`could not save the list of desks: ${(err as Error).message}`),
       );
     });
@@ -87,6 +93,13 @@ export async function openDeskBook(dir: string, me: string, log: Logger): Promis
     },
     forget(deskId) {
       if (desks.delete(deskId)) save();
+    },
+    inSyncAt: () => inSyncAt,
+    markInSync(at = Date.now()) {
+      // Saved at most once a minute: the time matters to the day, not to the second.
+      const worth = at - inSyncAt > 60_000;
+      inSyncAt = Math.max(inSyncAt, at);
+      if (worth) save();
     },
     async close() {
       await saving;

@@ -58,9 +58,10 @@ export function checkDeskInfo(raw: unknown, deskId: string): DeskInfo {
     ['starting', 'host', 'peer', 'leaving'].includes(i.role as string) &&
     addresses(i.addresses) && port(i.deskPort) && port(i.webPort) &&
     Number.isSafeInteger(i.revision) && (i.revision as number) >= 0 &&
+    Number.isSafeInteger(i.inSyncAt) && (i.inSyncAt as number) >= 0 &&
     (i.host === null || (typeof i.host === 'object' && DESK_ID.test(String(i.host?.deskId)) && addresses(i.host?.addresses) && port(i.host?.deskPort)));
   if (!ok) throw new LinkRefused('protocol', 'the other desk described itself in a way this version does not understand', deskId);
-  return { deskId, name: i.name!, role: i.role!, host: i.host ?? null, addresses: i.addresses!, deskPort: i.deskPort!, webPort: i.webPort!, revision: i.revision! };
+  return { deskId, name: i.name!, role: i.role!, host: i.host ?? null, addresses: i.addresses!, deskPort: i.deskPort!, webPort: i.webPort!, revision: i.revision!, inSyncAt: i.inSyncAt! };
 }
 
 const peerIdOf = (socket: TLSSocket) => {

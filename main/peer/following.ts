@@ -1,6 +1,8 @@
 import type { Change, VersionedChange } from '../store/types.js';
 import { ChannelClosed, type Channel } from './channel.js';
+import { formatStamp } from '../store/hlc.js';
 import { checkIncoming, PAGE, versioned } from './changes.js';
+import { lastTogether, planRejoin } from './longAbsence.js';
 import type { DeskContext, ListedDesk, Target } from './context.js';
 
 /** A desk following a host: its pushes, the host's stream, and what the host says about the calendar. */
@@ -27,6 +29,8 @@ export interface FollowingHooks {
   rekey(key: string, keyGen: number): Promise<void>;
   /** The list of desks changed. */
   changed(): void;
+  /** Back after a long absence: edits made meanwhile to records the other side deleted (titles). */
+  lostEdits(titles: string[]): void;
 }
 
 /**
@@ -68,6 +72,25 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     return merging;
   };
 
+  /** After longer apart than tombstones are kept: the host's state is read first, then each side keeps what it should. */
+  const rejoin = async (since: number, pull: (take: (changes: unknown, revision: number) => Promise<unknown>) => Promise<void>) => {
+    const theirs = new Map<string, VersionedChange>();
+    let revision = 0;
+    await pull(async (raw, rev) => {
+      for (const c of checkIncoming(raw, timing.now()).changes) theirs.set(`${c.entity}\u0000${c.record.id}`, c);
+      revision = rev;
+    });
+    let n = 0;
+    const plan = planRejoin(store, theirs, since, () => formatStamp(timing.now(), n++, `gone-${ctx.me.cert.deskId.slice(0, 8)}`));
+    log.info(`back after ${Math.round((Date.now() - since) / 86_400_000)} days apart: keeping ${plan.push.length} changes made meanwhile, forgetting ${plan.forget.length} records deleted meanwhile`);
+    if (plan.forget.length > 0) ctx.announce(await store.commit(plan.forget));
+    const deleted = new Set(plan.push.filter((c) => c.op === 'delete').map((c) => `${c.entity}\u0000${c.record.id}`));
+    const taken = [...theirs].filter(([key]) => !deleted.has(key)).map(([, c]) => c);
+    for (let i = 0; i < taken.length; i += PAGE) await mergeIn(taken.slice(i, i + PAGE), revision);
+    for (let i = 0; i < plan.push.length; i += PAGE) await channel.call('push', { changes: plan.push.slice(i, i + PAGE) }, 30_000);
+    if (plan.lost.length > 0) hooks.lostEdits(plan.lost);
+  };
+
   channel.onEvent((event, data) => {
     const d = data as Record<string, unknown> | null;
     if (event === 'changes') {
@@ -103,11 +126,20 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
 
   try {
     const answer = (await channel.call('follow', {}, timing.handshakeMs)) as { revision: number };
-    for (const page of store.exportPages(PAGE).pages) await channel.call('push', { changes: page }, 30_000);
-    for (let from: number | null = 0; from !== null; ) {
-      const page = (await channel.call('pullState', { from }, 30_000)) as { changes: unknown; next: number | null; revision: number };
-      await mergeIn(page.changes, from === 0 ? Math.max(answer.revision, page.revision) : page.revision);
-      from = page.next;
+    const pull = async (take: (changes: unknown, revision: number) => Promise<unknown>) => {
+      for (let from: number | null = 0; from !== null; ) {
+        const page = (await channel.call('pullState', { from }, 30_000)) as { changes: unknown; next: number | null; revision: number };
+        await take(page.changes, from === 0 ? Math.max(answer.revision, page.revision) : page.revision);
+        from = page.next;
+      }
+    };
+    const since = lastTogether(ctx.book.inSyncAt(), channel.peer.inSyncAt, timing.keepDeletionsMs);
+    if (since === null) {
+      // Tombstones cover the time apart: hand over everything, take everything, the later version wins.
+      for (const page of store.exportPages(PAGE).pages) await channel.call('push', { changes: page }, 30_000);
+      await pull(mergeIn);
+    } else {
+      await rejoin(since, pull);
     }
     await merging;
     await channel.call('synced', {}, timing.handshakeMs);

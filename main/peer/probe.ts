@@ -47,7 +47,7 @@ export async function findCalendarByKey(o: { cert: DeskCertificate; joinKey: str
     const me = {
       cert: o.cert,
       calendar: () => ({ id: calendarId, deskSecret, keyGen: 0 }),
-      info: (): DeskInfo => ({ deskId: o.cert.deskId, name: o.name ?? 'Desk', role: 'starting', host: null, addresses: [], deskPort: 1, webPort: 1, revision: 0 }),
+      info: (): DeskInfo => ({ deskId: o.cert.deskId, name: o.name ?? 'Desk', role: 'starting', host: null, addresses: [], deskPort: 1, webPort: 1, revision: 0, inSyncAt: 0 }),
     };
     for (const hint of hints.slice(0, 3)) {
       const verdict = await tryDesk(hint, me, timing, o.log);

@@ -28,6 +28,10 @@ export interface RoleHooks {
   clock(): void;
   /** This desk became the host (what only a host writes, such as the calendar's default zone). */
   hosting(): void;
+  /** Back after a long absence: edits made meanwhile to records deleted elsewhere (titles). */
+  lostEdits(titles: string[]): void;
+  /** This desk has just caught up with another (it joined a host, or a follower joined it). */
+  inSync(): void;
 }
 
 /**
@@ -78,7 +82,10 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
         void serial('giving way', () => stepDown(targetOf(channel.peer, channel.remoteAddress) as Target & { deskId: string }));
         return { keep: false };
       },
-      changed: hooks.changed,
+      changed: () => {
+        if (hosting?.desks().some((d) => d.role !== 'host' && d.synced)) hooks.inSync();
+        hooks.changed();
+      },
     });
     for (const channel of incoming) hosting.accept(channel);
     unsent = [];
@@ -99,10 +106,12 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
         },
         rekey: (key, keyGen) => hooks.adoptKey(key, keyGen),
         changed: hooks.changed,
+        lostEdits: hooks.lostEdits,
       });
       following = f;
       joining = null;
       f.channel.onClock(hooks.clock);
+      hooks.inSync();
       set('peer');
       if (unsent.length > 0) f.push(unsent.splice(0));
       hooks.onRole({ kind: 'joined', host: channel.peer, address: channel.remoteAddress });
@@ -191,6 +200,8 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
   };
 
   return {
+    /** Whether this desk is in sync with another right now (it follows a host, or a follower holds the whole calendar). */
+    inSync: () => (following !== null) || (hosting?.desks().some((d) => d.role !== 'host' && d.synced) ?? false),
     role: () => role,
     host: (): DeskInfo | null => following?.channel.peer ?? joining,
     hosting: () => hosting,

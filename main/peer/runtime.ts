@@ -49,6 +49,8 @@ export interface PeerState {
   fingerprint: string;
   /** Whether this desk's store can write (a full disk refuses writes, and says so). */
   storage: StorageStatus;
+  /** Back from a long absence: its edits of records deleted elsewhere meanwhile (titles), which were not brought back. */
+  lostEdits: string[];
 }
 
 export interface PeerRuntimeOptions {
@@ -73,6 +75,8 @@ export interface PeerRuntimeOptions {
   timing?: Partial<Timing>;
   /** For tests: bonjour-service options. */
   mdns?: Record<string, unknown>;
+  /** How long deletions are remembered (default 90 days): desks apart for longer rejoin by the long-absence rules. */
+  keepDeletionsDays?: number;
   /** Routes with their own authentication on the web port (local control commands), besides the calendar apps'. */
   routes?: readonly Router[];
 }
@@ -117,7 +121,11 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   let keyChanged = false;
   // The roles come last (they need everything below), but the clock asks them for the host's offset.
   let roles: Roles | undefined;
-  const timing: Timing = { ...defaultTiming(() => Date.now() + offset()), ...options.timing };
+  const timing: Timing = {
+    ...defaultTiming(() => Date.now() + offset()),
+    ...(options.keepDeletionsDays !== undefined && { keepDeletionsMs: options.keepDeletionsDays * 86_400_000 }),
+    ...options.timing,
+  };
   const feed = createFeed(() => runtime.state());
   // A full disk is news for the person at this desk: the status says so, and says when it is over.
   const store = await createLowStore({ dir: options.dataDir, log, now: timing.now, onStorage: () => feed.notify() });
@@ -147,6 +155,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       deskPort,
       webPort: port,
       revision: roles!.following()?.hostRevision() ?? store.revision(),
+      inSyncAt: book.inSyncAt(),
     };
   };
   const me: LinkIdentity = { cert: certificate, calendar: () => ({ id: calendar.id, deskSecret: secrets.deskSecret, keyGen: calendar.keyGen }), info };
@@ -207,6 +216,12 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
         log.warn(`could not set the calendar's time zone: ${(err as Error).message}`),
       );
     },
+    lostEdits(titles) {
+      lostEdits = titles;
+      log.warn(`while this desk was away, ${titles.length} of its changes were to records deleted on other desks; they were not brought back: ${titles.map((t) => `"${printable(t, 60)}"`).join(', ')}`);
+      feed.notify();
+    },
+    inSync: () => book.markInSync(),
     clock() {
       // Worth a word only when this desk's clock crosses the minute that stamps are allowed to be off.
       const skewed = Math.abs(offset()) > MAX_STAMP_AHEAD_MS;
@@ -217,6 +232,18 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     },
   }));
   let clockSkewed = false;
+  let lostEdits: string[] = [];
+  // Deletions older than the calendar remembers are forgotten here too; while in sync, this desk says so.
+  const collect = () => {
+    const gone = store.collectTombstones(timing.now() - timing.keepDeletionsMs);
+    if (gone > 0) log.info(`forgot ${gone} deletions older than ${Math.round(timing.keepDeletionsMs / 86_400_000)} days`);
+  };
+  collect();
+  const upkeep = setInterval(() => {
+    if (active.inSync()) book.markInSync();
+    collect();
+  }, Math.min(timing.keepDeletionsMs / 4, 10 * 60_000));
+  upkeep.unref();
 
   let port: number;
   try {
@@ -303,6 +330,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
         keyChanged,
         fingerprint: certificate.fingerprint,
         storage: store.storage(),
+        lostEdits,
       };
     },
     inviteTargets() {
@@ -324,6 +352,8 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     close() {
       closing ??= (async () => {
         clearTimeout(listening);
+        clearInterval(upkeep);
+        if (active.inSync()) book.markInSync();
         presence.close();
         await active.close();
         await discovery.close();

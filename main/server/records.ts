@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newRecordId } from '../store/ids.js';
 import type { Change, ChangeRequest, Store, StoredRecord } from '../store/types.js';
 import { events, links, tasks, type EntityDef } from './entities.js';
 import { HttpError } from './httpError.js';
@@ -58,7 +58,7 @@ export function createRecordService(store: Store, announce: (changes: Change[]) 
 
   return {
     async add(def, body) {
-      const record: StoredRecord = { ...validateRecord(def.spec, body), id: randomUUID() };
+      const record: StoredRecord = { ...validateRecord(def.spec, body), id: newRecordId() };
       await commit([{ entity: def.name, op: 'add', record }]);
       // A deleted occurrence of a series is stored like any exception; the client expects "deleted".
       return { action: def === events && record.deleted ? 'deleted' : 'inserted', tid: record.id };

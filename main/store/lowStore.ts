@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { durableJsonFile, mib } from './durableFile.js';
 import { StoreError } from './errors.js';
 import { loadFolder, removeLeftovers, storeFiles, type StoreFiles } from './folder.js';
-import { createClock, parseStamp, type Clock } from './hlc.js';
+import { createClock, formatStamp, parseStamp, type Clock } from './hlc.js';
 import { openJournal } from './journal.js';
 import { createState, type Snapshot, type State } from './state.js';
 import { nodeFs, type StoreFs } from './storeFs.js';
@@ -127,6 +127,7 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
       return out;
     },
     exportPages,
+    collectTombstones: (before) => state.collectTombstones(formatStamp(before, 0, '')),
     flushed: () => writes.flushed(),
     changesSince(since, askedStoreId, page): ChangesAnswer {
       const current = state.revision();

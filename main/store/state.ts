@@ -70,6 +70,23 @@ export function createState(snapshot: Snapshot | null, snapshotBytes: number, li
     count: (entity: string) => collections.get(entity)?.size ?? 0,
     get: (entity: string, id: string) => collections.get(entity)?.get(id),
     versionOf: (entity: string, id: string) => versions.get(entity)?.get(id),
+    /**
+     * Forgets the tombstones (versions of deleted records) stamped before `before`: every desk
+     * seen since has them. Not a change: the snapshot written next leaves them out.
+     */
+    collectTombstones(before: string): number {
+      let collected = 0;
+      for (const [entity, byId] of versions) {
+        const records = collections.get(entity);
+        for (const [id, hlc] of byId) {
+          if (hlc >= before || records?.has(id)) continue;
+          byId.delete(id);
+          bytes -= versionBytes(id, hlc);
+          collected++;
+        }
+      }
+      return collected;
+    },
     /** Applies one durable change; `size` is its journal line's length. */
     apply(change: Change, size: number) {
       const records = collection(change.entity);

@@ -73,6 +73,11 @@ export interface Store {
    * read: a large calendar is never one array. Cheap to take (the maps are copied, not the records).
    */
   exportPages(pageSize?: number): StateExport;
+  /**
+   * Forgets the tombstones stamped before `before` (ms since the epoch), once every desk seen since
+   * has them; the next snapshot leaves them out. Returns how many were forgotten.
+   */
+  collectTombstones(before: number): number;
   /** Resolves once every change committed so far is on disk; rejects if it never will be. */
   flushed(): Promise<void>;
   /** One page of the changes after `since`, or why the caller must reload everything. */

@@ -47,6 +47,8 @@ export function desks(lan: Lan, calendar: Calendar = newCalendar()) {
   return {
     calendar,
     token,
+    /** The invite that names the calendar and no desk. */
+    invite: () => bare,
     async start(index: number, options: { dir?: string; args?: string[]; token?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Desk> {
       const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `lansched-desk${index}-`)));
       if (!options.dir) folders.push(dir);

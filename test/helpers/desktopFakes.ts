@@ -32,6 +32,7 @@ export function fakePeer(options: PeerRuntimeOptions): FakePeer {
     keyChanged: false,
     fingerprint: 'AB:CD',
     storage: { state: 'ok' },
+    lostEdits: [],
   };
   const listeners = new Set<(s: PeerState) => void>();
   const peer: FakePeer = {
