@@ -7,6 +7,27 @@ import type { Change, VersionedChange } from '../store/types.js';
 
 /** Changes cross between desks in pages of this many: no message, and no answer, is ever the whole calendar. */
 export const PAGE = 1000;
+/** …and of about this many bytes at most: a thousand records at their largest would pass what one desk message may carry (16 MiB). */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+
+/** `changes` cut where a page would pass PAGE_BYTES (as JSON), keeping at least one change a page. */
+export function bySize<T>(changes: readonly T[], max = PAGE_BYTES): T[][] {
+  const out: T[][] = [];
+  let page: T[] = [];
+  let bytes = 0;
+  for (const c of changes) {
+    const size = JSON.stringify(c).length + 1;
+    if (page.length > 0 && bytes + size > max) {
+      out.push(page);
+      page = [];
+      bytes = 0;
+    }
+    page.push(c);
+    bytes += size;
+  }
+  if (page.length > 0) out.push(page);
+  return out;
+}
 
 const byName = new Map(storedEntities.map((def) => [def.name, def]));
 

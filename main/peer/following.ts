@@ -1,7 +1,7 @@
 import type { Change, VersionedChange } from '../store/types.js';
 import { ChannelClosed, type Channel } from './channel.js';
 import { formatStamp } from '../store/hlc.js';
-import { checkIncoming, PAGE, versioned } from './changes.js';
+import { bySize, checkIncoming, PAGE, versioned } from './changes.js';
 import { lastTogether, planRejoin } from './longAbsence.js';
 import type { DeskContext, ListedDesk, Target } from './context.js';
 
@@ -87,7 +87,7 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     const deleted = new Set(plan.push.filter((c) => c.op === 'delete').map((c) => `${c.entity}\u0000${c.record.id}`));
     const taken = [...theirs].filter(([key]) => !deleted.has(key)).map(([, c]) => c);
     for (let i = 0; i < taken.length; i += PAGE) await mergeIn(taken.slice(i, i + PAGE), revision);
-    for (let i = 0; i < plan.push.length; i += PAGE) await channel.call('push', { changes: plan.push.slice(i, i + PAGE) }, 30_000);
+    for (let i = 0; i < plan.push.length; i += PAGE) for (const part of bySize(plan.push.slice(i, i + PAGE))) await channel.call('push', { changes: part }, 30_000);
     if (plan.lost.length > 0) hooks.lostEdits(plan.lost);
   };
 
@@ -136,7 +136,7 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     const since = lastTogether(ctx.book.inSyncAt(), channel.peer.inSyncAt, timing.keepDeletionsMs);
     if (since === null) {
       // Tombstones cover the time apart: hand over everything, take everything, the later version wins.
-      for (const page of store.exportPages(PAGE).pages) await channel.call('push', { changes: page }, 30_000);
+      for (const page of store.exportPages(PAGE).pages) for (const part of bySize(page)) await channel.call('push', { changes: part }, 30_000);
       await pull(mergeIn);
     } else {
       await rejoin(since, pull);
@@ -156,9 +156,11 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     desks: () => desks,
     push(changes) {
       if (stopped || changes.length === 0) return;
-      channel.call('push', { changes: changes.map(versioned) }, 30_000).catch((err) => {
-        if (!stopped) log.warn(`could not send a change to the host yet (${(err as Error).message}); it goes with the next join`);
-      });
+      for (const part of bySize(changes.map(versioned))) {
+        channel.call('push', { changes: part }, 30_000).catch((err) => {
+          if (!stopped) log.warn(`could not send a change to the host yet (${(err as Error).message}); it goes with the next join`);
+        });
+      }
     },
     close(why) {
       stopped = true;

@@ -1,6 +1,6 @@
 import type { Change, VersionedChange } from '../store/types.js';
 import type { Channel, DeskInfo } from './channel.js';
-import { checkIncoming, PAGE, versioned } from './changes.js';
+import { bySize, checkIncoming, PAGE, versioned } from './changes.js';
 import { targetOf, type DeskContext, type ListedDesk, type Target } from './context.js';
 
 /** What a host does that only a host does: it keeps its followers, streams to them, and looks for desks that went missing. */
@@ -47,7 +47,7 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
   const lostAt = new Map<string, number>();
   const nextLook = new Map<string, number>();
   // One picture of the state per pull, taken at its first page and handed out a page at a time.
-  const exports = new WeakMap<Channel, { pages: Iterator<VersionedChange[]>; at: number; revision: number }>();
+  const exports = new WeakMap<Channel, { pages: Iterator<VersionedChange[]>; parts: VersionedChange[][]; at: number; revision: number }>();
   let closed = false;
 
   const listDesks = (): ListedDesk[] => {
@@ -137,13 +137,17 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
       let pull = exports.get(channel);
       if (!pull || from === 0) {
         const state = store.exportPages(PAGE);
-        exports.set(channel, (pull = { pages: state.pages[Symbol.iterator](), at: 0, revision: state.revision }));
+        exports.set(channel, (pull = { pages: state.pages[Symbol.iterator](), parts: [], at: 0, revision: state.revision }));
       }
       if (from !== pull.at) throw new Error(`pull from ${pull.at}, not ${from}`);
-      const page = pull.pages.next();
-      const changes = page.done ? [] : page.value;
+      // A page of large records goes out in parts, one an answer, each under PAGE_BYTES.
+      if (pull.parts.length === 0) {
+        const page = pull.pages.next();
+        if (!page.done) pull.parts = bySize(page.value);
+      }
+      const changes = pull.parts.shift() ?? [];
       pull.at += changes.length;
-      const next = page.done || changes.length < PAGE ? null : pull.at;
+      const next = changes.length === 0 ? null : pull.at;
       if (next === null) exports.delete(channel);
       return { changes, next, revision: pull.revision };
     },
