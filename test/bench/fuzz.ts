@@ -1,6 +1,7 @@
 /**
  * Property-based fuzz of the host's boundaries with fast-check: random and malformed REST
- * requests and socket frames against a real host on 127.0.0.1. Passes when nothing gets a 5xx
+ * requests and socket frames against a real host on 127.0.0.1, and desk pushes over a real
+ * desk channel (peerFuzz.ts). Passes when nothing gets a 5xx
  * (but a 507 for a full disk), the host never stops answering, and nothing refused is stored.
  * The result is one JSON line on stdout; the exit code says pass or fail.
  *
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startHost } from '../../main/host.js';
 import { silentLogger } from '../../main/log.js';
+import { runPeerFuzz } from './peerFuzz.js';
 import { fuzz, rawClient, restTarget, socketTarget, type FuzzContext, type FuzzReport, type FuzzTarget } from './fuzzTargets.js';
 
 export interface FuzzResult {
@@ -57,6 +59,10 @@ async function main() {
   const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
   if (!(runs > 0) || !Number.isInteger(seed)) throw new TypeError('usage: npm run fuzz -- [--runs 10000] [--seed N]');
   const result = await runFuzz(runs, seed);
+  // What desks send each other, over a real proven channel, as the third target.
+  const peer = await runPeerFuzz(runs, seed);
+  result.reports.push(peer);
+  result.pass &&= peer.failure === null;
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exitCode = result.pass ? 0 : 1;
 }
