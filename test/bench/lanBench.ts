@@ -1,5 +1,13 @@
 // The LAN benchmark: failover, hand-over, return and healing times of desks in network namespaces.
 // Needs root (namespaces); prints one JSON line. Run with `npm run bench:lan`.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../main/log.js';
+import { events } from '../../main/server/entities.js';
+import { validateRecord } from '../../main/server/validate.js';
+import { newRecordId } from '../../main/store/ids.js';
+import { createLowStore } from '../../main/store/lowStore.js';
 import { capture, captureUnavailable } from '../helpers/capture.js';
 import { desks, replicas, type Desk } from '../helpers/desks.js';
 import { createLan, netnsUnavailable } from '../helpers/netns.js';
@@ -182,14 +190,46 @@ async function quietBench(count: number): Promise<Record<string, unknown>> {
   }
 }
 
-/** `npm run bench:lan [-- failover,cable,quiet]`: every part by default. */
+/** Peak memory of a desk process, from the kernel (it is the program itself: `ip netns exec` execs it). */
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/** A desk joins a calendar of 200,000 events: how long until it holds them all, and what memory it takes on both sides. */
+async function bigJoinBench(count = 200_000): Promise<Record<string, unknown>> {
+  const lan = await createLan({ peers: 2 });
+  const office = desks(lan);
+  const dir = await mkdtemp(join(tmpdir(), 'lansched-bigjoin-'));
+  try {
+    const store = await createLowStore({ dir, log: silentLogger });
+    const event = (i: number) => ({ ...validateRecord(events.spec, anEvent(`event ${i} of a big calendar`)), id: newRecordId() });
+    for (let i = 0; i < count; i += 1000) {
+      await store.commit(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ entity: 'events', op: 'add' as const, record: event(i + j) })));
+    }
+    await store.close();
+    const a = await office.start(0, { dir });
+    await until('the big host', () => a.role() === 'host', 120_000);
+    const b = await office.start(1);
+    const joinMs = await until('the join', () => b.role() === 'peer', 600_000);
+    const held = (await b.events()).length;
+    return { bigJoin: { events: count, held, joinMs, hostPeakRssMb: await peakRssMb(a.run.child.pid!), joinerPeakRssMb: await peakRssMb(b.run.child.pid!) } };
+  } finally {
+    await office.cleanup();
+    await lan.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `npm run bench:lan [-- failover,cable,quiet,big]`: every part by default. */
 async function main() {
   const unavailable = await netnsUnavailable();
   if (unavailable) return console.log(JSON.stringify({ skipped: unavailable }));
-  const parts = new Set((process.argv[2] ?? 'failover,cable,quiet').split(','));
+  const parts = new Set((process.argv[2] ?? 'failover,cable,quiet,big').split(','));
   const lan: Record<string, unknown> = {};
   if (parts.has('failover')) Object.assign(lan, await failoverBench());
   if (parts.has('cable')) Object.assign(lan, await cablePullBench());
+  if (parts.has('big')) Object.assign(lan, await bigJoinBench());
   if (parts.has('quiet')) {
     const why = captureUnavailable();
     lan.mdns = why ? { skipped: why } : [await quietBench(10), await quietBench(20)];
