@@ -1,16 +1,34 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { startHost } from '../../main/host.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { calendarAppRoutes } from '../../main/dav/calendarApps.js';
+import { ensureCalendarZone } from '../../main/dav/calendarSettings.js';
 import { silentLogger } from '../../main/log.js';
+import { createTokenAuth } from '../../main/server/auth.js';
 import { events } from '../../main/server/entities.js';
+import { createLiveServer, type LiveServerOptions } from '../../main/server/liveServer.js';
 import { validateRecord } from '../../main/server/validate.js';
 import { createLowStore } from '../../main/store/lowStore.js';
 import type { ChangeRequest } from '../../main/store/types.js';
+import { loadOrCreateDeskCertificate } from '../../main/trust/certificate.js';
 
 /** The argument that turns the bench script into the host child. */
 export const SERVE_FLAG = '--serve';
 
-type Op = 'cpu' | 'clients' | 'gc' | 'close';
+/** What the host child is started with. */
+export interface BenchHostConfig {
+  dataDir: string;
+  token: string;
+  /** Events committed straight to the store before the host starts (then the store is closed and reopened). */
+  preload?: number;
+  /** Serve HTTPS/WSS too, with a desk certificate made in the data folder. */
+  tls?: boolean;
+  /** Extra live-server options (a fan-out window, say), passed through as they are. */
+  live?: Record<string, unknown>;
+}
+
+type Op = 'cpu' | 'clients' | 'gc' | 'rss' | 'close';
 interface HostRequest {
   id: number;
   op: Op;
@@ -25,24 +43,52 @@ const runGc = () => (globalThis as { gc?: () => void }).gc?.();
 export const eventBody = (text: string) => ({ text, start_date: '2026-03-02 10:00', end_date: '2026-03-02 11:00' });
 
 /**
+ * A whole host as `startHost` composes it (store, calendar zone, token auth, the live server with
+ * the calendar apps' routes), built here so that the bench can hand the server extra options.
+ */
+async function composeHost(config: BenchHostConfig) {
+  const store = await createLowStore({ dir: config.dataDir, log: silentLogger });
+  await ensureCalendarZone(store);
+  const auth = createTokenAuth(config.token);
+  const tls = config.tls ? await loadOrCreateDeskCertificate(join(config.dataDir, 'trust'), silentLogger) : null;
+  const options: LiveServerOptions = {
+    store,
+    auth,
+    log: silentLogger,
+    tls: tls ? { cert: tls.cert, key: tls.key } : null,
+    routes: (localChanges) => [calendarAppRoutes({ store, auth, log: silentLogger, onChanges: localChanges })],
+    ...(config.live as Partial<LiveServerOptions>),
+  };
+  const server = createLiveServer(options);
+  const { port } = await server.listen(0, '127.0.0.1');
+  return { server, port, close: () => server.close().then(() => store.close()) };
+}
+
+/**
  * Child side: fills the store straight through `commit` (before the host listens, so no
  * socket sees it), starts the host on port 0, then answers the parent over IPC.
  */
 export async function serveBenchHost(args: string[]): Promise<void> {
-  const [dataDir, token, preloadArg = '0'] = args;
-  if (!dataDir || !token || !process.send) throw new TypeError(`usage: ${SERVE_FLAG} DATA_DIR TOKEN [PRELOAD] (forked with IPC)`);
+  const config = JSON.parse(args[0] ?? 'null') as BenchHostConfig | null;
+  if (!config?.dataDir || !config.token || !process.send) throw new TypeError(`usage: ${SERVE_FLAG} CONFIG_JSON (forked with IPC)`);
   const send = (m: HostMessage) => process.send!(m);
   let t = performance.now();
-  await preloadEvents(dataDir, Number(preloadArg));
+  await preloadEvents(config.dataDir, config.preload ?? 0);
   const preloadMs = performance.now() - t;
+  runGc();
   t = performance.now();
-  const host = await startHost({ dataDir, token, log: silentLogger, port: 0, bind: '127.0.0.1' });
+  const host = await composeHost(config);
   const startMs = performance.now() - t;
 
   const ops: Record<Op, () => unknown> = {
     cpu: () => process.cpuUsage(),
     clients: () => host.server.clientCount(),
     gc: runGc,
+    rss: () => {
+      runGc();
+      runGc();
+      return process.memoryUsage().rss;
+    },
     close: () => host.close(),
   };
   process.on('message', (m: HostRequest) => {
@@ -83,17 +129,31 @@ export interface BenchHost {
   startMs: number;
   /** The child's CPU time so far (all its threads, and the kernel on its behalf), in microseconds. */
   cpuUsage(): Promise<NodeJS.CpuUsage>;
+  /** Write system calls the child has made so far (`syscw` of /proc/PID/io; null where there is no /proc). */
+  writeCalls(): Promise<number | null>;
   clientCount(): Promise<number>;
   gc(): Promise<void>;
+  /** The child's resident memory in bytes, right after a full collection. */
+  rss(): Promise<number>;
   /** Closes the host (which saves the snapshot) and waits for the child to exit. */
   close(): Promise<void>;
   /** Last resort when the bench fails. */
   kill(): void;
 }
 
-/** Forks `script SERVE_FLAG …` and resolves once its host listens. The child's output goes to our stderr. */
-export function spawnBenchHost(script: string, dataDir: string, token: string, preload = 0): Promise<BenchHost> {
-  const child: ChildProcess = fork(script, [SERVE_FLAG, dataDir, token, String(preload)], { stdio: ['ignore', 2, 2, 'ipc'] });
+async function syscw(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const text = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => null);
+  const m = text && /^syscw:\s*(\d+)/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** Forks `script SERVE_FLAG CONFIG` and resolves once its host listens. The child's output goes to our stderr. */
+export function spawnBenchHost(script: string, config: BenchHostConfig): Promise<BenchHost> {
+  const child: ChildProcess = fork(script, [SERVE_FLAG, JSON.stringify(config)], {
+    stdio: ['ignore', 2, 2, 'ipc'],
+    execArgv: ['--expose-gc'],
+  });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -126,8 +186,10 @@ export function spawnBenchHost(script: string, dataDir: string, token: string, p
         preloadMs: m.preloadMs,
         startMs: m.startMs,
         cpuUsage: async () => (await ask('cpu')) as NodeJS.CpuUsage,
+        writeCalls: () => syscw(child.pid),
         clientCount: async () => (await ask('clients')) as number,
         gc: async () => void (await ask('gc')),
+        rss: async () => (await ask('rss')) as number,
         close() {
           closing ??= (async () => {
             if (child.exitCode === null && child.signalCode === null) await ask('close');

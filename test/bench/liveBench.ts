@@ -1,7 +1,9 @@
 /**
- * Live-update and storage benchmark. The host runs in a child process (this script with
- * --serve) so its CPU time is measured apart from the socket clients, which run here.
- * Progress goes to stderr; the result is one JSON line on stdout.
+ * Live-update and storage benchmark (issue 11). The host runs in a child process (this script
+ * with --serve) so its CPU time, write calls and memory are measured apart from the clients,
+ * which run here. Progress goes to stderr; the result is one JSON line on stdout.
+ *
+ *   npm run bench [-- --runs 3] [--only rest,fanout,quiet,memory,tls,events50k,durable] [--window MS]
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -9,33 +11,40 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRestClient, openSubscribers, type RestClient } from './benchClients.js';
-import { eventBody, SERVE_FLAG, serveBenchHost, spawnBenchHost, type BenchHost } from './benchHost.js';
-import { latencySummary, round } from './stats.js';
+import { fanoutRun, idleSocketMemory, mib, runMixed, seedPool, type IdPool } from './benchFanout.js';
+import { createRestClient, type RestClient } from './benchClients.js';
+import { SERVE_FLAG, serveBenchHost, spawnBenchHost, type BenchHost, type BenchHostConfig } from './benchHost.js';
+import { latencySummary, median, round } from './stats.js';
 
-const SOCKET_COUNTS = [10, 100, 1000];
-const FANOUT_WRITES = 1_000;
-const WARMUP_WRITES = 2_000;
-const PRELOAD = 10_000;
-const SEQUENTIAL_WRITES = 2_000;
-const CONCURRENT_WRITES = 5_000;
-const DEADLINE_MS = 240_000;
+const SECTIONS = ['rest', 'fanout', 'quiet', 'memory', 'tls', 'events50k', 'durable'] as const;
+const FANOUT_SOCKETS = [500, 1000];
+const FANOUT_OPS = 1_000;
+const WRITERS = 4;
+const REST_WRITES = 2_000;
+const WARMUP_WRITES = 3_000;
+const QUIET_WRITES = 20;
+const IDLE_SOCKETS = [1000, 5000];
+const DEADLINE_MS = 20 * 60_000;
 
 const script = fileURLToPath(import.meta.url);
 const token = randomBytes(16).toString('hex');
 const hosts = new Set<BenchHost>();
 const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
-const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
-/** Server CPU between two readings: total microseconds, and the kernel's share of it in percent. */
-async function cpuSince(host: BenchHost, before: NodeJS.CpuUsage) {
-  const { user, system } = await host.cpuUsage();
-  const us = user - before.user + (system - before.system);
-  return { us, systemPct: Math.round((100 * (system - before.system)) / us) };
+function parseArgs(argv: string[]) {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const only = value('--only')?.split(',') ?? [...SECTIONS];
+  for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new TypeError(`unknown section ${s}; known: ${SECTIONS.join(', ')}`);
+  const window = value('--window');
+  return { runs: Number(value('--runs') ?? 3), only: new Set(only), live: window === undefined ? {} : { fanoutWindowMs: Number(window) } };
 }
+const args = parseArgs(process.argv.slice(2));
 
-async function startHost(dir: string, preload = 0) {
-  const host = await spawnBenchHost(script, dir, token, preload);
+async function startHost(config: Omit<BenchHostConfig, 'token' | 'live'>) {
+  const host = await spawnBenchHost(script, { ...config, token, live: args.live });
   hosts.add(host);
   return host;
 }
@@ -44,215 +53,172 @@ async function stopHost(host: BenchHost) {
   hosts.delete(host);
 }
 
-/** For host state that has no event to wait for (the child's client count), asked over IPC. */
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const end = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function post(rest: RestClient, text: string): Promise<string> {
-  const answer = await rest.json('POST', '/events', eventBody(text));
-  if (answer.status !== 200 || answer.body?.action !== 'inserted') {
-    throw new Error(`POST /events answered ${answer.status} ${JSON.stringify(answer.body)}`);
-  }
-  return answer.body.tid as string;
-}
-
-/**
- * K sequential REST writes while `sockets` subscribers listen. Latency runs from sending the
- * request to each socket reading the matching message. Writes are announced in order, so once
- * every socket has read the last write, anything missing is lost rather than late.
- */
-async function fanoutPhase(host: BenchHost, rest: RestClient, key: string, sockets: number, writes: number, tag: string) {
-  const prefix = `${tag}-`;
-  const sentAt = new Float64Array(writes);
-  const restMs = new Float64Array(writes);
-  const counts = new Uint32Array(sockets * writes);
-  const latencies = new Float64Array(sockets * writes);
-  const seenIds: (string | undefined)[] = new Array(writes);
-  const tids: string[] = new Array(writes);
-  let received = 0;
-  let unique = 0;
-  let wrongIds = 0;
-  let lastSeen = 0;
-  let allSawLast!: () => void;
-  const lastArrived = new Promise<void>((resolve) => (allSawLast = resolve));
-
-  const subscribers = sockets > 0
-    ? await openSubscribers(host.port, key, sockets, (socket, value, at) => {
-        const text = value?.event?.text;
-        if (value?.type !== 'add-event' || typeof text !== 'string' || !text.startsWith(prefix)) return;
-        const i = Number(text.slice(prefix.length));
-        received++;
-        if (seenIds[i] === undefined) seenIds[i] = value.event.id;
-        else if (seenIds[i] !== value.event.id) wrongIds++;
-        if (++counts[socket * writes + i]! > 1) return;
-        latencies[unique++] = at - sentAt[i]!;
-        if (i === writes - 1 && ++lastSeen === sockets) allSawLast();
-      })
-    : null;
-  try {
-    if (await host.clientCount() !== sockets) throw new Error(`the host counts ${await host.clientCount()} clients, expected ${sockets}`);
-    await host.gc();
-    gc();
-    const cpuBefore = await host.cpuUsage();
-    for (let i = 0; i < writes; i++) {
-      sentAt[i] = performance.now();
-      tids[i] = await post(rest, `${prefix}${i}`);
-      restMs[i] = performance.now() - sentAt[i]!;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const arrived = sockets === 0 || await Promise.race([
-      lastArrived.then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 30_000))),
-    ]);
-    clearTimeout(timer);
-    const cpu = await cpuSince(host, cpuBefore);
-    if (!arrived) progress(`${tag}: not every socket got the last write within 30 s`);
-
-    let lost = 0;
-    let duplicated = 0;
-    for (const c of counts) {
-      if (c === 0) lost++;
-      else duplicated += c - 1;
-    }
-    for (let i = 0; i < writes && sockets > 0; i++) if (seenIds[i] !== undefined && seenIds[i] !== tids[i]) wrongIds++;
-    return { received, lost, duplicated, wrongIds, cpu, latencies: latencies.subarray(0, unique), restMs };
-  } finally {
-    await subscribers?.close();
-    await waitUntil(async () => (await host.clientCount()) === 0, 10_000, 'the host to drop the sockets');
-  }
-}
-
-async function fanoutBench(root: string) {
-  const host = await startHost(join(root, 'fanout'));
-  const rest = createRestClient(host.port, token);
-  try {
-    const hello = await rest.json('GET', '/api/v1');
-    const key = hello.body?.key;
-    if (hello.status !== 200 || typeof key !== 'string') throw new Error(`GET /api/v1 answered ${hello.status}`);
-    // CPU per write takes a few thousand requests to settle (the JIT), on both paths.
-    progress('fan-out: warming up');
-    await fanoutPhase(host, rest, key, 0, WARMUP_WRITES, 'warm0');
-    await fanoutPhase(host, rest, key, 10, WARMUP_WRITES / 4, 'warm10');
-
-    // The REST cost is measured before and after the socket phases; their mean is what
-    // fanoutCpuPerDeliveryUs subtracts, and their spread shows how noisy that subtraction is.
-    const baselinePhase = async (when: string) => {
-      progress(`fan-out: ${FANOUT_WRITES} writes, no subscribers (REST cost, ${when})`);
-      return fanoutPhase(host, rest, key, 0, FANOUT_WRITES, `s0${when}`);
-    };
-    const before = await baselinePhase('before');
-    const phases = [];
-    for (const sockets of SOCKET_COUNTS) {
-      progress(`fan-out: ${FANOUT_WRITES} writes, ${sockets} subscribers`);
-      phases.push({ sockets, ...(await fanoutPhase(host, rest, key, sockets, FANOUT_WRITES, `s${sockets}`)) });
-    }
-    const after = await baselinePhase('after');
-    const restCpuPerWrite = (before.cpu.us + after.cpu.us) / 2 / FANOUT_WRITES;
-    const baseline = {
-      writes: FANOUT_WRITES,
-      ...latencySummary(before.restMs),
-      cpuPerWriteUs: round(restCpuPerWrite, 1),
-      cpuPerWriteUsBeforeAfter: [round(before.cpu.us / FANOUT_WRITES, 1), round(after.cpu.us / FANOUT_WRITES, 1)],
-      systemCpuPct: before.cpu.systemPct,
-    };
-    const fanout = phases.map((r) => ({
-      sockets: r.sockets,
-      writes: FANOUT_WRITES,
-      deliveries: r.received,
-      ...latencySummary(r.latencies),
-      writeP50Ms: latencySummary(r.restMs).p50Ms,
-      cpuPerDeliveryUs: round(r.cpu.us / r.received, 2),
-      fanoutCpuPerDeliveryUs: round((r.cpu.us - FANOUT_WRITES * restCpuPerWrite) / r.received, 2),
-      systemCpuPct: r.cpu.systemPct,
-      lost: r.lost,
-      duplicated: r.duplicated,
-      wrongIds: r.wrongIds,
-    }));
-    return { baseline, fanout };
-  } finally {
-    rest.close();
-    await stopHost(host);
-  }
-}
-
-/** `total` POSTs from `writers` concurrent loops; each loop waits for its answer (the write is durable) before the next. */
-async function measureWrites(host: BenchHost, rest: RestClient, writers: number, total: number, tag: string) {
-  const latencies = new Float64Array(total);
-  let next = 0;
-  const writer = async () => {
-    while (next < total) {
-      const i = next++;
-      const t = performance.now();
-      await post(rest, `${tag}-${i}`);
-      latencies[i] = performance.now() - t;
-    }
-  };
+async function cpuOf(host: BenchHost, work: () => Promise<unknown>) {
   await host.gc();
-  gc();
-  const cpuBefore = await host.cpuUsage();
-  const start = performance.now();
-  await Promise.all(Array.from({ length: writers }, writer));
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = await cpuSince(host, cpuBefore);
+  const before = await host.cpuUsage();
+  await work();
+  const after = await host.cpuUsage();
+  return after.user - before.user + (after.system - before.system);
+}
+
+/** A warm host with a pool of events to update and delete, and a socket key. */
+async function warmHost(name: string, root: string, tls = false) {
+  const host = await startHost({ dataDir: join(root, name), tls });
+  const rest = createRestClient(host.port, token);
+  const key = (await rest.json('GET', '/api/v1')).body.key as string;
+  const pool = await seedPool(rest, 100, `${name}-cold`);
+  // The first writes after a start, before the JIT has settled.
+  const cold = await cpuOf(host, () => runMixed(rest, pool, 100, 1, `${name}-cold-insert`, true));
+  progress(`${name}: warming up (${WARMUP_WRITES} writes)`);
+  await runMixed(rest, pool, WARMUP_WRITES, WRITERS, `${name}-warm`);
+  return { host, rest, key, pool, coldCpuPerWriteUs: round(cold / 100, 1) };
+}
+
+/** REST write CPU with no sockets: inserts from one writer, and from four at once; the mixed workload as the fan-out's baseline. */
+async function restWrites(host: BenchHost, rest: RestClient, pool: IdPool, tag: string) {
+  const measure = async (writers: number, writes: number, mixed: boolean, label: string) => {
+    const cpu: number[] = [];
+    let latencies: Float64Array = new Float64Array();
+    for (let r = 0; r < args.runs; r++) {
+      let restMs!: Float64Array;
+      const us = await cpuOf(host, async () => {
+        restMs = (await runMixed(rest, pool, writes, writers, `${tag}-${label}-${r}`, !mixed)).restMs;
+      });
+      cpu.push(us / writes);
+      latencies = restMs;
+    }
+    return { writers, writes, cpuPerWriteUs: round(median(cpu), 1), runsUs: cpu.map((c) => round(c, 1)), answerP50Ms: latencySummary(latencies).p50Ms };
+  };
+  progress(`${tag}: REST write CPU, no sockets`);
   return {
-    writes: total,
-    writesPerSec: Math.round(total / seconds),
-    ...latencySummary(latencies),
-    cpuPerWriteUs: round(cpu.us / total, 1),
-    systemCpuPct: cpu.systemPct,
+    oneWriter: await measure(1, REST_WRITES, false, 'w1'),
+    fourWriters: await measure(WRITERS, REST_WRITES, false, 'w4'),
+    mixedFourWriters: await measure(WRITERS, FANOUT_OPS, true, 'mixed'),
   };
 }
 
-async function fileBytes(file: string) {
-  return stat(file).then((s) => s.size, () => 0);
+/** The workload with `sockets` subscribers, `runs` times; medians, with the REST cost of the same writes taken off. */
+async function fanout(ctx: Awaited<ReturnType<typeof warmHost>>, sockets: number, restCpuPerOp: number, restWritesPerOp: number, secure: boolean) {
+  const runs: Awaited<ReturnType<typeof fanoutRun>>[] = [];
+  for (let r = 0; r < args.runs; r++) {
+    progress(`fan-out${secure ? ' over TLS' : ''}: ${sockets} sockets, ${FANOUT_OPS} writes from ${WRITERS} writers (run ${r + 1}/${args.runs})`);
+    runs.push(await fanoutRun(ctx.host, ctx.rest, ctx.key, ctx.pool, { sockets, ops: FANOUT_OPS, writers: WRITERS, tag: `f${sockets}-${r}`, secure }));
+  }
+  const per = (f: (run: (typeof runs)[number]) => number) => median(runs.map(f));
+  const all = Float64Array.from(runs.flatMap((run) => [...run.latencies]));
+  return {
+    sockets,
+    ops: FANOUT_OPS,
+    writers: WRITERS,
+    deliveries: runs.map((run) => run.deliveries),
+    lost: runs.reduce((n, run) => n + run.lost, 0),
+    duplicated: runs.reduce((n, run) => n + run.duplicated, 0),
+    cpuPerDeliveryUs: round(per((run) => run.cpuUs / run.deliveries)),
+    cpuPerDeliveryRunsUs: runs.map((run) => round(run.cpuUs / run.deliveries)),
+    fanoutCpuPerDeliveryUs: round(per((run) => (run.cpuUs - FANOUT_OPS * restCpuPerOp) / run.deliveries)),
+    systemCpuPct: per((run) => run.systemPct),
+    writeCallsPerDelivery: round(per((run) => (run.writeCalls ?? NaN) / run.deliveries), 3),
+    fanoutWriteCallsPerDelivery: round(per((run) => ((run.writeCalls ?? NaN) - FANOUT_OPS * restWritesPerOp) / run.deliveries), 3),
+    ...latencySummary(all),
+    writeAnswerP50Ms: latencySummary(Float64Array.from(runs.flatMap((run) => [...run.restMs]))).p50Ms,
+  };
 }
 
-async function durableScenario(root: string, name: string, preload: number) {
-  const dir = join(root, name);
-  progress(`durable ${name}: ${preload ? `preloading ${preload} events, then ` : ''}starting the host`);
-  const host = await startHost(dir, preload);
-  const rest = createRestClient(host.port, token);
-  let measured;
+/** Write calls per op of the mixed workload with no sockets (REST answers and the journal). */
+async function restWriteCalls(ctx: Awaited<ReturnType<typeof warmHost>>) {
+  const before = await ctx.host.writeCalls();
+  await runMixed(ctx.rest, ctx.pool, FANOUT_OPS, WRITERS, 'syscw');
+  const after = await ctx.host.writeCalls();
+  return before === null || after === null ? NaN : (after - before) / FANOUT_OPS;
+}
+
+async function plainHostSections(root: string, result: Record<string, unknown>) {
+  const ctx = await warmHost('plain', root);
   try {
-    // Warm up on one record, updated over and over, so the number of stored events stays put.
-    const id = await post(rest, `${name}-warm`);
-    for (let i = 0; i < WARMUP_WRITES; i++) {
-      const answer = await rest.json('PUT', `/events/${id}`, eventBody(`${name}-warm-${i}`));
-      if (answer.status !== 200) throw new Error(`PUT answered ${answer.status}`);
+    const rest = await restWrites(ctx.host, ctx.rest, ctx.pool, 'plain');
+    if (args.only.has('rest')) result.restWrite = { coldCpuPerWriteUs: ctx.coldCpuPerWriteUs, ...rest };
+    if (args.only.has('fanout')) {
+      const writesPerOp = await restWriteCalls(ctx);
+      const runs = [];
+      for (const sockets of FANOUT_SOCKETS) runs.push(await fanout(ctx, sockets, rest.mixedFourWriters.cpuPerWriteUs, writesPerOp, false));
+      result.fanout = runs;
+      result.restWriteCallsPerOp = round(writesPerOp, 2);
     }
-    progress(`durable ${name}: ${SEQUENTIAL_WRITES} sequential writes`);
-    const sequential = await measureWrites(host, rest, 1, SEQUENTIAL_WRITES, `${name}-seq`);
-    progress(`durable ${name}: ${CONCURRENT_WRITES} writes from 32 writers`);
-    const concurrent = await measureWrites(host, rest, 32, CONCURRENT_WRITES, `${name}-c32`);
+    if (args.only.has('quiet')) {
+      progress(`quiet host: 500 sockets, one write a second, ${QUIET_WRITES} writes`);
+      const quiet = await fanoutRun(ctx.host, ctx.rest, ctx.key, ctx.pool, { sockets: 500, ops: QUIET_WRITES, writers: 1, tag: 'quiet', intervalMs: 1000, timedSockets: 500 });
+      result.quiet = { sockets: 500, writes: QUIET_WRITES, ...latencySummary(quiet.latencies), lost: quiet.lost, duplicated: quiet.duplicated };
+    }
+    if (args.only.has('memory')) {
+      const idle = [];
+      for (const count of IDLE_SOCKETS) {
+        progress(`memory: ${count} idle subscribed sockets`);
+        idle.push(await idleSocketMemory(ctx.host, ctx.key, count));
+      }
+      result.idleSockets = idle;
+    }
+  } finally {
+    ctx.rest.close();
+    await stopHost(ctx.host);
+  }
+}
+
+async function tlsSections(root: string) {
+  const ctx = await warmHost('tls', root, true);
+  try {
+    const rest = await restWrites(ctx.host, ctx.rest, ctx.pool, 'tls');
+    const writesPerOp = await restWriteCalls(ctx);
+    const fan = await fanout(ctx, 500, rest.mixedFourWriters.cpuPerWriteUs, writesPerOp, true);
+    progress('memory over TLS: 1000 idle subscribed sockets');
+    return { fanout: fan, idleSockets: await idleSocketMemory(ctx.host, ctx.key, 1000, true) };
+  } finally {
+    ctx.rest.close();
+    await stopHost(ctx.host);
+  }
+}
+
+/** Host RSS with 50,000 events: filled by one child, measured in a fresh one that only started on the folder. */
+async function events50k(root: string) {
+  const dataDir = join(root, 'events50k');
+  progress('50,000 events: filling the store');
+  await stopHost(await startHost({ dataDir, preload: 50_000 }));
+  const host = await startHost({ dataDir });
+  const rest = createRestClient(host.port, token);
+  try {
+    const atStart = await host.rss();
     const listed = await rest.json('GET', '/events');
-    const expected = preload + 1 + SEQUENTIAL_WRITES + CONCURRENT_WRITES;
-    if (!Array.isArray(listed.body) || listed.body.length !== expected) {
-      throw new Error(`durable ${name}: the host lists ${listed.body?.length} events, expected ${expected}`);
-    }
-    measured = {
-      storedAtStart: preload,
-      storedAtEnd: expected,
-      preloadMs: Math.round(host.preloadMs),
-      hostStartMs: Math.round(host.startMs),
-      sequentialWritesPerSec: sequential.writesPerSec,
-      concurrent32WritesPerSec: concurrent.writesPerSec,
-      sequential,
-      concurrent32: concurrent,
-      // While running: the snapshot as last compacted, and the journal since.
-      calendarJsonBytes: await fileBytes(join(dir, 'calendar.json')),
-      changesJsonlBytes: await fileBytes(join(dir, 'changes.jsonl')),
-    };
+    if (!Array.isArray(listed.body) || listed.body.length < 50_000) throw new Error(`GET /events listed ${listed.body?.length}`);
+    const afterList = await host.rss();
+    return { events: listed.body.length, startMs: Math.round(host.startMs), rssMiB: mib(atStart), rssAfterFullListMiB: mib(afterList) };
   } finally {
     rest.close();
     await stopHost(host);
   }
-  // Closing folds the journal into the snapshot and empties it.
-  return { ...measured, calendarJsonBytesAfterClose: await fileBytes(join(dir, 'calendar.json')) };
+}
+
+/** Write throughput with 10,000 events stored: one writer, then 32 at once. */
+async function durable10k(root: string) {
+  const dir = join(root, 'with10k');
+  progress('durable: 10,000 events, sequential and 32 concurrent writers');
+  const host = await startHost({ dataDir: dir, preload: 10_000 });
+  const rest = createRestClient(host.port, token);
+  try {
+    await runMixed(rest, { ids: [] }, 1000, 4, 'd-warm', true);
+    const rate = async (writers: number, writes: number, tag: string) => {
+      const t = performance.now();
+      const run = await runMixed(rest, { ids: [] }, writes, writers, tag, true);
+      return { writes, writers, writesPerSec: Math.round(writes / ((performance.now() - t) / 1000)), ...latencySummary(run.restMs) };
+    };
+    const sequential = await rate(1, 2000, 'd-seq');
+    const concurrent32 = await rate(32, 5000, 'd-c32');
+    const listed = await rest.json('GET', '/events');
+    if (listed.body?.length !== 10_000 + 1000 + 2000 + 5000) throw new Error(`the host lists ${listed.body?.length} events`);
+    return { sequential, concurrent32, preloadMs: Math.round(host.preloadMs), hostStartMs: Math.round(host.startMs) };
+  } finally {
+    rest.close();
+    await stopHost(host);
+    progress(`durable: calendar.json is ${await stat(join(dir, 'calendar.json')).then((s) => s.size, () => 0)} bytes`);
+  }
 }
 
 async function runBench() {
@@ -265,22 +231,25 @@ async function runBench() {
   }, DEADLINE_MS);
   deadline.unref();
   const started = performance.now();
+  const result: Record<string, unknown> = { runs: args.runs, live: args.live };
   try {
-    const { baseline, fanout } = await fanoutBench(root);
-    const fresh = await durableScenario(root, 'fresh', 0);
-    const with10k = await durableScenario(root, 'with10k', PRELOAD);
-    const result = {
-      fanout,
-      restBaseline: baseline,
-      durable: {
-        fresh,
-        with10k,
-        snapshotBytes: with10k.calendarJsonBytesAfterClose,
-      },
-      node: process.version,
-      cpus: cpus().length,
-      seconds: round((performance.now() - started) / 1000, 1),
+    // A section that fails is reported as such; the others still run.
+    const section = async (name: string, run: () => Promise<unknown>) => {
+      try {
+        const value = await run();
+        if (value !== undefined) result[name] = value;
+      } catch (err) {
+        progress(`${name} failed: ${(err as Error).stack ?? err}`);
+        result[name] = { failed: (err as Error).message };
+      }
     };
+    if (['rest', 'fanout', 'quiet', 'memory'].some((s) => args.only.has(s))) await section('plain', () => plainHostSections(root, result));
+    if (args.only.has('tls')) await section('tls', () => tlsSections(root));
+    if (args.only.has('events50k')) await section('events50k', () => events50k(root));
+    if (args.only.has('durable')) await section('durable10k', () => durable10k(root));
+    result.node = process.version;
+    result.cpus = cpus().length;
+    result.seconds = round((performance.now() - started) / 1000, 1);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     for (const host of hosts) host.kill();
