@@ -1,4 +1,5 @@
 // The socket side of the live server: upgrade rules, subscriptions, calls, bad frames, slow clients.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -285,5 +286,82 @@ describe('bounded work per frame', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+/** Write system calls this process has made (Linux); null elsewhere. */
+const writeCalls = (): number | null => {
+  try {
+    return Number(/^syscw:\s*(\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+  } catch {
+    return null;
+  }
+};
+
+describe('batched fan-out', () => {
+  it('writes a burst to each socket in a few writes; every socket reads every message once, in order, each in its own frame', async () => {
+    const h = await startHub({ fanoutWindowMs: 10 });
+    try {
+      const readers = await Promise.all(Array.from({ length: 20 }, () => h.connect(['news'])));
+      const before = writeCalls();
+      // One turn: one batch, framed once, written once to each socket.
+      for (let n = 0; n < 50; n++) h.hub.publish('news', { n });
+      await Promise.all(readers.map((r) => r.inbox.next((m) => m.body?.value?.n === 49)));
+      const after = writeCalls();
+      for (const r of readers) {
+        const got = [...r.inbox.seen.filter((m) => m.action === 'event').map((m) => m.body.value.n), 49];
+        expect(got).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      }
+      // 1,000 deliveries; one write each would be 1,000 write calls.
+      if (before !== null && after !== null) expect(after - before).toBeLessThan(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('keeps the order of publishing across channels for a client subscribed to several', async () => {
+    const h = await startHub({ fanoutWindowMs: 10 });
+    try {
+      const both = await h.connect(['events', 'calendars']);
+      const one = await h.connect(['calendars']);
+      h.hub.publish('events', { rev: 1 });
+      h.hub.publish('calendars', { rev: 2 });
+      h.hub.publish('events', { rev: 3 });
+      h.hub.publish('calendars', { rev: 4 });
+      await both.inbox.next((m) => m.body?.value?.rev === 4);
+      await one.inbox.next((m) => m.body?.value?.rev === 4);
+      expect(both.inbox.seen.filter((m) => m.action === 'event').map((m) => [m.body.name, m.body.value.rev])).toEqual([
+        ['events', 1],
+        ['calendars', 2],
+        ['events', 3],
+      ]);
+      expect(one.inbox.seen.filter((m) => m.action === 'event').map((m) => m.body.value.rev)).toEqual([2]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('gives a client that subscribes while a batch waits the latest retained message once, and older ones never', async () => {
+    const h = await startHub({ fanoutWindowMs: 1000 });
+    try {
+      const early = await h.connect(['presence']);
+      h.hub.publish('presence', { v: 1 }, { retain: true }); // after a quiet spell: at once
+      await early.inbox.next((m) => m.body?.value?.v === 1);
+      h.hub.publish('presence', { v: 2 }, { retain: true }); // waits for the window
+      const late = await h.connect(['presence']);
+      await early.inbox.next((m) => m.body?.value?.v === 2);
+      h.hub.publish('presence', { v: 3 }, { retain: true });
+      await h.hub.close(); // sends what waits
+      await late.inbox.next((m) => m.body?.value?.v === 3);
+      const seen = late.inbox.seen.filter((m) => m.action === 'event').map((m) => m.body.value.v);
+      expect(seen.filter((v) => v === 1)).toEqual([]);
+      expect(seen.filter((v) => v === 2)).toEqual([2]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a window it cannot honour', () => {
+    expect(() => createSocketHub({ checkKey: () => true, methods: {}, log: silentLogger, fanoutWindowMs: -1 })).toThrow(TypeError);
   });
 });

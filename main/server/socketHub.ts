@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from '../log.js';
 import { MAX_CALLS, refuseCalls, runCalls, type RpcMethods } from './rpc.js';
+import { createFanout } from './fanout.js';
 import { createOutlet, frameText, type OutletStats } from './socketOutlet.js';
 
 export interface SocketHubOptions {
@@ -22,13 +23,22 @@ export interface SocketHubOptions {
   maxBufferedBytes?: number;
   maxPayloadBytes?: number;
   maxSubscriptions?: number;
+  /**
+   * How long a live message may wait to share a socket write with the ones after it. The first
+   * message after a quiet spell of this long goes out at once; under a steady stream, one batch
+   * goes out per window. 0 batches only what one turn of the event loop publishes.
+   */
+  fanoutWindowMs?: number;
 }
+
+/** The default fan-out window: below what a person notices, long enough to batch a busy office's writes. */
+export const DEFAULT_FANOUT_WINDOW_MS = 10;
 
 export interface SocketHub {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /**
-   * Sends `{action:"event", body:{name, value}}` to the subscribers of `name`; returns how many
-   * got it. With `retain`, the message is also kept and sent to whoever subscribes later
+   * Sends `{action:"event", body:{name, value}}` to the subscribers of `name` (in the next batch,
+   * see `fanoutWindowMs`); returns how many it is queued for. With `retain`, the message is also kept and sent to whoever subscribes later
    * (for state such as who is online, which a page that opens late needs at once).
    */
   publish(name: string, value: unknown, options?: { retain?: boolean }): number;
@@ -80,7 +90,9 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
     maxBufferedBytes = 4 * 1024 * 1024,
     maxPayloadBytes = 64 * 1024,
     maxSubscriptions = 64,
+    fanoutWindowMs = DEFAULT_FANOUT_WINDOW_MS,
   } = options;
+  if (!(fanoutWindowMs >= 0 && fanoutWindowMs <= 1000)) throw new TypeError('fanoutWindowMs must be between 0 and 1000');
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes, perMessageDeflate: false });
   wss.on('error', (err) => log.error(`socket server: ${err.message}`));
   const clients = new Set<Client>();
@@ -102,11 +114,19 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
   const deliver = outlet.deliver;
   const send = (client: Client, message: unknown) => deliver(client, Buffer.from(JSON.stringify(message)));
   const sendError = (client: Client, message: string) => send(client, { action: 'error', body: { message } });
+  const fanout = createFanout<Client>({
+    windowMs: fanoutWindowMs,
+    subscribersOf: (name) => subscribers.get(name),
+    subscribed: (client, name) => client.subscriptions.has(name),
+    deliver: outlet.deliverChunk,
+  });
 
   const subscribe = (client: Client, name: unknown) => {
     if (typeof name !== 'string' || !ENTITY_NAME.test(name)) return sendError(client, 'subscribe needs a valid entity name');
     if (client.subscriptions.has(name)) return;
     if (client.subscriptions.size >= maxSubscriptions) return sendError(client, `at most ${maxSubscriptions} subscriptions`);
+    // Messages still waiting for their batch were published before this client subscribed.
+    fanout.flushChannel(name);
     client.subscriptions.add(name);
     let set = subscribers.get(name);
     if (!set) subscribers.set(name, (set = new Set()));
@@ -202,20 +222,20 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
     publish(name, value, options) {
       const set = subscribers.get(name);
       if (!set && !options?.retain) return 0;
-      // Serialized, encoded and framed once; every subscriber gets the same bytes in one write.
+      // Serialized, encoded and framed once; the batch it joins is shared by every subscriber.
       const payload = Buffer.from(JSON.stringify({ action: 'event', body: { name, value } }));
       const frame = frameText(payload);
       if (options?.retain) retained.set(name, { frame, payload });
       if (!set) return 0;
-      let delivered = 0;
-      for (const client of [...set]) if (deliver(client, payload, frame)) delivered++;
-      return delivered;
+      fanout.publish(name, payload, frame);
+      return set.size;
     },
     clientCount: () => clients.size,
     stats: () => outlet.stats(clients),
     close() {
       closing ??= (async () => {
         if (heartbeat) clearInterval(heartbeat);
+        fanout.close();
         const closed = [...clients].map(
           (c) => new Promise<void>((resolve) => {
             if (c.ws.readyState === WebSocket.CLOSED) return resolve();

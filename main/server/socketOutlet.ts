@@ -10,15 +10,22 @@ const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, option
 export const frameText = (payload: Buffer): Buffer =>
   Buffer.concat(Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false }));
 
+/** Whole text frames, one or more, ready to write; and their payloads, for when they must go through `ws.send`. */
+export interface Chunk {
+  frames: Buffer;
+  payloads: Buffer[];
+}
+
 /**
- * Writes a ready-made text frame straight to the client's TCP socket. This is what ws itself
+ * Writes ready-made text frames straight to the client's TCP socket. This is what ws itself
  * does for an uncompressed message (compression is off here, so its sender never queues),
- * minus framing the same message again for every client. Falls back to `send` otherwise.
+ * minus framing the same message again for every client, and with several frames in one write.
+ * Falls back to `send`, one message at a time, otherwise.
  */
-function sendFramed(ws: WebSocket, frame: Buffer, payload: Buffer) {
+function sendFramed(ws: WebSocket, chunk: Chunk) {
   const inner = ws as unknown as { _socket?: Socket; _sender?: { _queue?: unknown[] } };
-  if (inner._socket && inner._sender?._queue?.length === 0) inner._socket.write(frame);
-  else ws.send(payload, { binary: false });
+  if (inner._socket && inner._sender?._queue?.length === 0) inner._socket.write(chunk.frames);
+  else for (const payload of chunk.payloads) ws.send(payload, { binary: false });
 }
 
 export interface OutletStats {
@@ -45,21 +52,26 @@ export function createOutlet<C extends { ws: WebSocket }>(o: { maxBufferedBytes:
     client.ws.terminate();
     o.onDropped(client);
   };
+  const deliverChunk = (client: C, chunk: Chunk): boolean => {
+    const { ws } = client;
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    const unsent = ws.bufferedAmount;
+    if (unsent > 0 && unsent + chunk.frames.length > o.maxBufferedBytes) {
+      dropSlow(client);
+      return false;
+    }
+    sendFramed(ws, chunk);
+    const after = ws.bufferedAmount;
+    if (after > peak) peak = after;
+    return true;
+  };
   return {
     dropSlow,
+    /** One message, framed here unless it comes framed. */
     deliver(client: C, payload: Buffer, frame?: Buffer): boolean {
-      const { ws } = client;
-      if (ws.readyState !== WebSocket.OPEN) return false;
-      const unsent = ws.bufferedAmount;
-      if (unsent > 0 && unsent + (frame?.length ?? payload.length + 14) > o.maxBufferedBytes) {
-        dropSlow(client);
-        return false;
-      }
-      if (frame) sendFramed(ws, frame, payload);
-      else ws.send(payload, { binary: false });
-      peak = Math.max(peak, ws.bufferedAmount);
-      return true;
+      return deliverChunk(client, { frames: frame ?? frameText(payload), payloads: [payload] });
     },
+    deliverChunk,
     /** Over the cap already (a ping on top of a full buffer): for the heartbeat. */
     full: (client: C) => client.ws.bufferedAmount >= o.maxBufferedBytes,
     stats(clients: Set<C>): OutletStats {
