@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RequestListener } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../log.js';
 import type { Change, Store } from '../store/types.js';
 import type { TokenAuth } from './auth.js';
 import { dataRoutes } from './dataRoutes.js';
 import { liveValue } from './entities.js';
+import { createFastWrites } from './fastWrites.js';
 import { errorBody, HttpError } from './httpError.js';
 import { createRecordService } from './records.js';
 import type { RpcMethods } from './rpc.js';
@@ -27,6 +29,11 @@ export interface LiveServerOptions {
   allowedOrigins?: readonly string[];
   heartbeatMs?: number;
   maxBufferedBytes?: number;
+  /**
+   * How long a live message may wait to share socket writes with later ones (default 10 ms; 0
+   * batches only one turn's messages). The first message after a quiet spell goes out at once.
+   */
+  fanoutWindowMs?: number;
   /**
    * The desk's certificate: LAN clients get HTTPS with it on the same port, and plain HTTP from the
    * LAN is refused (or, for a page load, redirected). Without it only plain HTTP is served.
@@ -71,16 +78,21 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The security headers every answer carries, CSP included. */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': PAGE_CSP,
+};
+
 /** An Express app that sends the page's security headers (CSP included) with every answer. */
 export function pageApp(): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Content-Security-Policy', PAGE_CSP);
+    for (const [name, value] of Object.entries(PAGE_HEADERS)) res.setHeader(name, value);
     next();
   });
   return app;
@@ -99,6 +111,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     allowedOrigins: options.allowedOrigins,
     heartbeatMs: options.heartbeatMs,
     maxBufferedBytes: options.maxBufferedBytes,
+    fanoutWindowMs: options.fanoutWindowMs,
   });
   // After the writer's answer has gone out: its reply should not wait for the fan-out.
   const announce = (changes: Change[]) => {
@@ -120,7 +133,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   const requireToken: RequestHandler = (req, _res, next) => {
     const token = req.get('Remote-Token');
     if (!token) throw new HttpError(401, 'the Remote-Token header is missing');
-    if (!auth.checkToken(token)) throw new HttpError(403, 'the Remote-Token is not valid for this calendar');
+    if (!auth.checkToken(token, req.socket)) throw new HttpError(403, 'the Remote-Token is not valid for this calendar');
     next();
   };
   const jsonOnly: RequestHandler = (req, _res, next) => {
@@ -152,6 +165,12 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     res.status(status).json(errorBody(message));
   };
   app.use(onError);
+  // The Scheduler's writes skip Express when they can: see fastWrites.ts. The calendar apps' and
+  // other extra routes never serve /events, so nothing mounted before the REST API is bypassed.
+  const fastWrites = createFastWrites({ auth, records, log, headers: PAGE_HEADERS, bodyBytes: limits.bodyBytes });
+  const handler: RequestListener = (req, res) => {
+    if (!fastWrites(req, res)) app(req, res);
+  };
 
   let front: WebFront | null = null;
   let closing: Promise<void> | null = null;
@@ -159,7 +178,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     app,
     listen(port = 0, host = '127.0.0.1') {
       if (front) return Promise.reject(new Error('already listening'));
-      front = createWebFront({ handler: app, onUpgrade: hub.handleUpgrade, tls: options.tls, log, names: options.hostNames });
+      front = createWebFront({ handler, onUpgrade: hub.handleUpgrade, tls: options.tls, log, names: options.hostNames });
       return front.listen(port, host);
     },
     publish: (name, value, options) => hub.publish(name, value, options),
