@@ -1,5 +1,7 @@
+import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { syncFolder } from './durableFile.js';
+import { frameRecord, isWholeRecord, unframeRecord } from './journalRecord.js';
 import { readLines } from './lines.js';
 import { errorCode, nodeFs, writeAll, type StoreFile, type StoreFs } from './storeFs.js';
 import type { Change } from './types.js';
@@ -15,8 +17,10 @@ export interface JournalRead {
 }
 
 /**
- * Reads the write-ahead journal: one JSON change a line, revisions consecutive. A missing
- * file is an empty journal.
+ * Reads the write-ahead journal: one change a line, each with its length and checksum
+ * (journalRecord.ts), revisions consecutive. A missing file is an empty journal. Zeros after the
+ * last good line (a file system that extended the file but never wrote the record) are a torn
+ * tail like any other; zeros, or anything else, with a good line after them are damage.
  */
 export async function readJournal(file: string, fs: StoreFs = nodeFs): Promise<JournalRead> {
   const changes: Change[] = [];
@@ -35,10 +39,13 @@ export async function readJournal(file: string, fs: StoreFs = nodeFs): Promise<J
         if (line.bytes.some((b) => b !== 0 && b !== 0x20)) return { changes, goodLength, tornTail: false, damaged: bad };
         continue;
       }
-      const why = problemOf(line.bytes, changes.at(-1));
-      if (why) bad = { line: lineNo, why };
-      else {
-        changes.push(JSON.parse(line.bytes.toString('utf8')) as Change);
+      const read = changeOf(line.bytes, changes.at(-1));
+      if ('why' in read) {
+        bad = { line: lineNo, why: read.why };
+        // A whole record inside a bad line: a block zeroed or garbled in front of it, never a torn tail.
+        if (hidesRecord(line.bytes)) return { changes, goodLength, tornTail: false, damaged: { ...bad, why: `${read.why}, and a whole record follows inside it` } };
+      } else {
+        changes.push(read.change);
         goodLength = line.end;
       }
     }
@@ -51,14 +58,25 @@ export async function readJournal(file: string, fs: StoreFs = nodeFs): Promise<J
 }
 
 const OPS = new Set(['add', 'update', 'delete']);
+const RECORD_START = Buffer.from('{"crc":"');
 
-function problemOf(line: Buffer, previous: Change | undefined): string | undefined {
+/** Whether a whole, checksummed record starts somewhere after the beginning of `line`. */
+function hidesRecord(line: Buffer): boolean {
+  for (let i = line.indexOf(RECORD_START, 1); i !== -1; i = line.indexOf(RECORD_START, i + 1)) {
+    if (isWholeRecord(line.subarray(i))) return true;
+  }
+  return false;
+}
+
+function changeOf(line: Buffer, previous: Change | undefined): { change: Change } | { why: string } {
+  const record = unframeRecord(line);
   let change: Change;
   try {
-    change = JSON.parse(line.toString('utf8')) as Change;
+    change = JSON.parse(record.json) as Change;
   } catch {
-    return 'not JSON';
+    return { why: 'not JSON' };
   }
+  if (record.why) return { why: record.why };
   const c = change as Partial<Change> | null;
   const shaped =
     !!c &&
@@ -70,14 +88,14 @@ function problemOf(line: Buffer, previous: Change | undefined): string | undefin
     typeof c.record === 'object' &&
     typeof c.record.id === 'string' &&
     typeof c.hlc === 'string';
-  if (!shaped) return 'not a change';
-  if (previous && change.rev !== previous.rev + 1) return `revision ${change.rev} follows revision ${previous.rev}`;
-  return undefined;
+  if (!shaped) return { why: 'not a change' };
+  if (previous && change.rev !== previous.rev + 1) return { why: `revision ${change.rev} follows revision ${previous.rev}` };
+  return { change };
 }
 
 /** An append-only journal whose `append` resolves once the lines are on disk. */
 export interface JournalWriter {
-  /** Writes the lines (each without its '\n') after the last good one, and syncs. */
+  /** Writes the changes' JSON lines (each without its '\n') as records after the last good one; resolves once they are on disk. */
   append(lines: string[]): Promise<void>;
   /** Empties the journal: only once a snapshot holding all of it is on disk. */
   clear(): Promise<void>;
@@ -86,18 +104,23 @@ export interface JournalWriter {
   close(): Promise<void>;
 }
 
+/** O_DSYNC where there is one (not on Windows): a write returns once it is on disk, with no fdatasync after it. */
+const DSYNC = constants.O_DSYNC ?? 0;
+
 /**
  * Opens the journal for appending at `goodLength`, cutting off whatever follows (a torn line).
  * Writes go to known offsets, so a write that failed halfway (a full disk) is cut back to the
  * last good line before the next one: it can never become damage in the middle of the file.
+ * The file is opened with O_DSYNC: one system call per group commit instead of a write and a
+ * sync. A file system that cannot say its writes are durable gets a datasync after each.
  */
 export async function openJournal(file: string, goodLength: number, fs: StoreFs = nodeFs): Promise<JournalWriter> {
   let handle: StoreFile;
   try {
-    handle = await fs.open(file, 'r+');
+    handle = await fs.open(file, constants.O_RDWR | DSYNC);
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') throw err;
-    handle = await fs.open(file, 'w+');
+    handle = await fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | DSYNC, 0o666);
     // The new file's name must be as durable as the lines it will hold.
     await syncFolder(dirname(file), fs);
   }
@@ -118,10 +141,12 @@ export async function openJournal(file: string, goodLength: number, fs: StoreFs 
   return {
     async append(lines) {
       if (dirty) await cutBack();
-      const text = Buffer.from(`${lines.join('\n')}\n`);
+      let records = '';
+      for (const line of lines) records += `${frameRecord(line)}\n`;
+      const text = Buffer.from(records);
       try {
         await writeAll(handle, text, length);
-        await handle.datasync();
+        if (!handle.durableWrites) await handle.datasync();
       } catch (err) {
         dirty = true;
         // Right away too: cutting back frees what a full disk needs.

@@ -1,7 +1,10 @@
+import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** The file handle operations a store makes. */
 export interface StoreFile {
+  /** True for a file opened with O_DSYNC by node's file system: each write is on disk when it returns. */
+  readonly durableWrites?: boolean;
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   datasync(): Promise<void>;
@@ -16,7 +19,8 @@ export interface StoreFile {
  * demand (a full disk, a failing drive) without touching the store's own code.
  */
 export interface StoreFs {
-  open(path: string, flags: string, mode?: number): Promise<StoreFile>;
+  /** `flags` as node's `open` takes them: a string, or O_ constants (O_DSYNC included). */
+  open(path: string, flags: string | number, mode?: number): Promise<StoreFile>;
   readFile(path: string): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
@@ -25,8 +29,13 @@ export interface StoreFs {
   readdir(path: string): Promise<string[]>;
 }
 
+const DSYNC = constants.O_DSYNC ?? 0;
+
 export const nodeFs: StoreFs = {
-  open: (path, flags, mode) => fsp.open(path, flags, mode),
+  async open(path, flags, mode) {
+    const handle = await fsp.open(path, flags, mode);
+    return typeof flags === 'number' && DSYNC !== 0 && (flags & DSYNC) === DSYNC ? Object.assign(handle, { durableWrites: true }) : handle;
+  },
   readFile: (path) => fsp.readFile(path),
   rename: fsp.rename,
   unlink: fsp.unlink,
