@@ -32,6 +32,11 @@ export function createApi(baseUrl: string, token: string) {
       const r = await request('/events');
       return { ...r, body: (r.body as Record<string, unknown>[]).map(fromWire) };
     },
+    /** Events that overlap [from, to) (YYYY-MM-DD), series that reach into it with their exceptions. */
+    async eventsIn(from: string, to: string) {
+      const r = await request(`/events?from=${from}&to=${to}`);
+      return { ...r, body: (r.body as Record<string, unknown>[]).map(fromWire) };
+    },
     async calendars() {
       const r = await request('/calendars');
       return { ...r, body: (r.body as Record<string, unknown>[]).map(fromWire) };

@@ -1,5 +1,4 @@
 import 'dhtmlx-scheduler/codebase/dhtmlxscheduler.css';
-import 'dhtmlx-gantt/codebase/dhtmlxgantt.css';
 import './styles.css';
 import { AuthError, createApi, type Api } from './api.js';
 import { createCalendars } from './calendars.js';

@@ -12,8 +12,20 @@ export interface GanttViewOptions {
 }
 
 /** The office's projects: a Gantt chart on the same host and the same live channel (`tasks`, `links`). */
+/** The Gantt's stylesheet (built as gantt.css beside the page), linked only when the tab first opens. */
+function linkStylesheet(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = new URL('gantt.css', import.meta.url).href;
+    link.onload = () => resolve();
+    link.onerror = () => reject(new Error('the Gantt stylesheet did not load'));
+    document.head.append(link);
+  });
+}
+
 export async function mountGantt(options: GanttViewOptions) {
-  const { gantt: shipped } = await import('dhtmlx-gantt');
+  const [{ gantt: shipped }] = await Promise.all([import('dhtmlx-gantt'), linkStylesheet()]);
   const gantt = shipped as any;
   const { api, status } = options;
   // Gantt's REST-JSON data processor sends ISO dates whatever date_format says; parse them the same way.

@@ -2,6 +2,7 @@ import { scheduler as shipped } from 'dhtmlx-scheduler';
 import type { Api } from './api.js';
 import type { Calendars } from './calendars.js';
 import { startLiveSync, type LinkState, type RemoteEventsClass, type SocketWatch } from './liveSync.js';
+import { createRangeLoader } from './ranges.js';
 import type { Status } from './status.js';
 import { escapeHtml } from './text.js';
 
@@ -94,13 +95,31 @@ export async function mountScheduler(options: SchedulerViewOptions) {
   // The small month follows the big calendar when it moves to another month.
   scheduler.attachEvent('onViewChange', (_mode: string, date: Date) => scheduler.updateCalendar(minical, date));
 
-  // Calendars and events load together; the older of the two revisions is where catch-up starts.
+  // Events load by range: the view and a month either side, more as the person moves (ranges.ts).
+  const ranges = createRangeLoader({
+    fetch: async (from, to) => {
+      const answer = await api.eventsIn(from, to);
+      return { records: answer.body, revision: answer.revision };
+    },
+    // What the page already holds is as new or newer (live updates keep it so): only the rest is added.
+    apply: (records) => {
+      const fresh = records.filter((r) => !scheduler.getEvent(r.id));
+      if (fresh.length > 0) scheduler.parse(fresh);
+    },
+    onError: (err) => status.toast(`Could not load the calendar's events (${err.message}); trying again.`, 'warning', 10_000),
+  });
+  const shown = (): [Date, Date] => {
+    const state = scheduler.getState();
+    return [state.min_date, state.max_date];
+  };
+  scheduler.attachEvent('onViewChange', () => void ranges.ensure(...shown()));
+  // Calendars and this view's events load together; the older of the two revisions is where catch-up starts.
   const load = async () => {
-    const [cals, events] = await Promise.all([api.calendars(), api.events()]);
-    calendars.set(cals.body as any);
+    ranges.reset();
     scheduler.clearAll();
-    scheduler.parse(events.body);
-    return { revision: Math.min(cals.revision, events.revision), storeId: events.storeId };
+    const [cals, revision] = await Promise.all([api.calendars(), ranges.ensure(...shown())]);
+    calendars.set(cals.body as any);
+    return { revision: Math.min(cals.revision, revision ?? cals.revision), storeId: cals.storeId };
   };
   const loaded = await load();
 
@@ -137,9 +156,17 @@ export async function mountScheduler(options: SchedulerViewOptions) {
     });
     return false;
   });
-  // The shipped handler reaches the collision through `this`, which is undefined in the ES
-  // build (it throws). Raise the collision here, before the delete reaches the handler.
-  const events = (message: { type: string; event: { id: string } }) => {
+  const events = (live: { type: string; event: { id: string; start_date?: string; end_date?: string }; rev?: number }) => {
+    const at = ranges.loadedAt(String(live.event?.id));
+    // Older than the copy a range load brought: already in it.
+    if (at !== undefined && typeof live.rev === 'number' && live.rev <= at) return;
+    // An event moved into the loaded months from outside them is new to this page: add it.
+    const message =
+      live.type === 'update-event' && !scheduler.getEvent(live.event.id) && ranges.covers(live.event.start_date, live.event.end_date)
+        ? { ...live, type: 'add-event' }
+        : live;
+    // The shipped handler reaches the collision through `this`, which is undefined in the ES
+    // build (it throws). Raise the collision here, before the delete reaches the handler.
     const open = scheduler.getState().lightbox_id;
     if (message.type === 'delete-event' && open != null && String(open) === String(message.event.id)) {
       scheduler.callEvent('onLiveUpdateCollision', [open, null, 'delete', message.event]);

@@ -8,6 +8,7 @@ import { dateKey } from './validate.js';
 /** REST routes for the Scheduler (/events), the Gantt (/gantt/…) and custom entities (/calendars). */
 export function dataRoutes(store: Store, records: RecordService): Router {
   const router = Router();
+  const spans = new WeakMap<StoredRecord, Span>();
   const withRevision = (res: { setHeader(k: string, v: string): unknown }) => {
     res.setHeader('X-Revision', String(store.revision()));
     res.setHeader('X-Store-Id', store.storeId);
@@ -20,7 +21,7 @@ export function dataRoutes(store: Store, records: RecordService): Router {
 
   router.get('/events', (req, res) => {
     withRevision(res);
-    res.json(eventsInRange(store.list(events.name), rangeOf(req)));
+    res.json(eventsInRange(store.list(events.name), rangeOf(req), spans));
   });
   crud('/events', events);
 
@@ -55,14 +56,27 @@ function rangeOf(req: Request): Range | null {
   return { from: from === undefined ? -Infinity : parse(from, 'from'), to: to === undefined ? Infinity : parse(to, 'to') };
 }
 
+type Span = readonly [start: number, end: number];
+
 /**
  * Events that overlap [from, to). A series overlaps through its own span (its end_date is
  * the end of the recurrence); its exceptions come with it, wherever they were moved.
+ * `spans` caches each record's parsed dates: records are never changed in place, so a page
+ * that loads range after range parses each of 50,000 dates once, not on every request.
  */
-function eventsInRange(all: StoredRecord[], range: Range | null): StoredRecord[] {
+function eventsInRange(all: StoredRecord[], range: Range | null, spans: WeakMap<StoredRecord, Span>): StoredRecord[] {
   if (!range) return all;
-  const overlaps = (e: StoredRecord) =>
-    dateKey(e.start_date as string) < range.to && dateKey(e.end_date as string) > range.from;
-  const series = new Set(all.filter((e) => e.rrule && !e.recurring_event_id && overlaps(e)).map((e) => e.id));
-  return all.filter((e) => overlaps(e) || (e.recurring_event_id && series.has(String(e.recurring_event_id))));
+  const spanOf = (e: StoredRecord) => {
+    let span = spans.get(e);
+    if (!span) spans.set(e, (span = [dateKey(e.start_date as string), dateKey(e.end_date as string)]));
+    return span;
+  };
+  const hits = all.filter((e) => {
+    const [start, end] = spanOf(e);
+    return start < range.to && end > range.from;
+  });
+  const series = new Set(hits.filter((e) => e.rrule && !e.recurring_event_id).map((e) => e.id));
+  if (series.size === 0) return hits;
+  const inRange = new Set(hits);
+  return all.filter((e) => inRange.has(e) || (e.recurring_event_id && series.has(String(e.recurring_event_id))));
 }
