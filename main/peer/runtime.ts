@@ -1,105 +1,24 @@
 import { networkInterfaces } from 'node:os';
-import type { Logger } from '../log.js';
-import { createSwitchableAuth } from '../server/auth.js';
-import type { Router } from 'express';
 import { calendarAppRoutes } from '../dav/calendarApps.js';
 import { ensureCalendarZone } from '../dav/calendarSettings.js';
-import { createLiveServer, type LiveServer } from '../server/liveServer.js';
+import { createSwitchableAuth } from '../server/auth.js';
+import { createLiveServer } from '../server/liveServer.js';
 import { createLowStore, MAX_STAMP_AHEAD_MS } from '../store/lowStore.js';
-import type { StorageStatus, Store } from '../store/types.js';
-import { loadOrCreateDeskCertificate, type DeskCertificate } from '../trust/certificate.js';
+import { loadOrCreateDeskCertificate } from '../trust/certificate.js';
 import { calendarSecrets, checkJoinKey, newJoinKey } from '../trust/keys.js';
-import type { Channel, DeskInfo } from './channel.js';
-import { defaultTiming, type DeskContext, type Target, type Timing } from './context.js';
+import type { DeskInfo } from './channel.js';
+import { createConnector } from './connector.js';
+import { defaultTiming, type DeskContext, type Timing } from './context.js';
 import { openDeskBook } from './deskBook.js';
-import { connectDesk, LinkRefused, startDeskServer, type LinkIdentity, type RefusalKind } from './deskLink.js';
-import { createDiscovery, printable, type Discovery, type Role } from './discovery.js';
+import { startDeskServer, type LinkIdentity } from './deskLink.js';
+import { createDiscovery, printable, type Discovery } from './discovery.js';
 import { createFeed } from './feed.js';
 import { startPresence } from './presence.js';
 import { createRoles, type RoleEvent, type Roles } from './roles.js';
+import type { PeerRuntime, PeerRuntimeOptions } from './runtimeTypes.js';
 
 export type { RoleEvent };
-
-/** A calendar as a desk keeps it: its public id, its name, and the key with its generation (bumped by every key change). */
-export interface CalendarConfig {
-  id: string;
-  name: string;
-  joinKey: string;
-  keyGen: number;
-}
-
-export interface PeerState {
-  role: Role;
-  deskId: string;
-  name: string;
-  calendar: { id: string; name: string };
-  /** The desk this one follows (or is joining). */
-  host: { deskId: string; name: string; address: string; webPort: number } | null;
-  /** Who is online: the calendar's desks as the host lists them (this desk first). */
-  desks: { deskId: string; name: string; role: Role; self: boolean }[];
-  /** Calendars of other offices (or teams) seen on the LAN: one could join them with their key. */
-  otherCalendars: { id: string; name: string }[];
-  /** Desks of this calendar that run an older LAN Scheduler, which this desk cannot talk to. */
-  outdated: { name: string; address: string; version: string }[];
-  /** How far this desk's clock is from the host's (ours minus theirs), when it follows one. */
-  clockSkewMs: number | null;
-  /** A desk of this calendar refused this desk's key as an old one: it needs a new invite. */
-  keyChanged: boolean;
-  /** The SHA-256 fingerprint of this desk's certificate, as browsers show it. */
-  fingerprint: string;
-  /** Whether this desk's store can write (a full disk refuses writes, and says so). */
-  storage: StorageStatus;
-  /** Back from a long absence: its edits of records deleted elsewhere meanwhile (titles), which were not brought back. */
-  lostEdits: string[];
-}
-
-export interface PeerRuntimeOptions {
-  /** The calendar's folder: its store and the desks it has seen. */
-  dataDir: string;
-  /** Where this desk's key and certificate live (one per desk, whatever calendar); default dataDir. */
-  identityDir?: string;
-  calendar: CalendarConfig;
-  /** What colleagues see this desk as, inside the calendar only (never announced). */
-  deskName: string;
-  port: number;
-  /** Desks talk on their own port; default port + 1 (0 with port 0). */
-  deskPort?: number;
-  bind: string;
-  log: Logger;
-  pageDir?: string;
-  onRole?(event: RoleEvent): void;
-  /** Keeps the calendar (a new key) where this desk's file is. */
-  saveCalendar(calendar: CalendarConfig): Promise<void>;
-  /** Desks to reach by unicast at start (from an invite), besides mDNS and the desks seen before. */
-  invite?: Target[];
-  timing?: Partial<Timing>;
-  /** For tests: bonjour-service options. */
-  mdns?: Record<string, unknown>;
-  /** How long deletions are remembered (default 90 days): desks apart for longer rejoin by the long-absence rules. */
-  keepDeletionsDays?: number;
-  /** Routes with their own authentication on the web port (local control commands), besides the calendar apps'. */
-  routes?: readonly Router[];
-}
-
-export interface PeerRuntime {
-  readonly deskId: string;
-  readonly port: number;
-  readonly deskPort: number;
-  readonly server: LiveServer;
-  readonly store: Store;
-  readonly certificate: DeskCertificate;
-  calendar(): CalendarConfig;
-  /** The access token browsers use now (it changes with the key). */
-  browserToken(): string;
-  state(): PeerState;
-  onState(listener: (state: PeerState) => void): () => void;
-  /** Where desks reach the calendar, for invites: the host first, then this desk. */
-  inviteTargets(): (Target & { deskId: string })[];
-  /** A new key for everyone connected now; old invites stop working. Resolves with the new calendar. */
-  changeKey(): Promise<CalendarConfig>;
-  /** Leaves the calendar: a host hands over to the best desk first, then everyone says goodbye. */
-  close(): Promise<void>;
-}
+export type { CalendarConfig, PeerRuntime, PeerRuntimeOptions, PeerState } from './runtimeTypes.js';
 
 /** This machine's LAN addresses, IPv4 first: where other desks can reach it. */
 export function lanAddresses(): string[] {
@@ -163,37 +82,16 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     return roles?.following()?.channel.clockOffset() ?? 0;
   }
 
-  // Refusals are reported once per address and kind. An address that answered for a desk without
-  // its key, or without the calendar's key, is not asked again for a while, whatever ids it
-  // announces: a stranger flooding the LAN with made-up desks costs one connection, not one each.
-  const reported = new Set<string>();
-  const distrusted = new Map<string, number>();
-  const trusted = (address: string) => (distrusted.get(address) ?? 0) < Date.now();
-  const refused = (kind: RefusalKind, who: string | null | undefined, address: string, message?: string) => {
-    if (kind === 'proof' || kind === 'pin') distrusted.set(address, Date.now() + 10 * 60_000);
-    if (kind === 'key-changed' && who && book.get(who)) {
+  const { connect, refused, trusted } = createConnector({
+    me,
+    timing,
+    book,
+    log,
+    onKeyChanged: () => {
       keyChanged = true;
       feed.notify();
-    }
-    const key = `${kind}:${address}`;
-    if (reported.has(key) || kind === 'unreachable' || kind === 'timeout') return;
-    reported.add(key);
-    log.warn(`ignoring the desk at ${printable(address, 60)}${who ? ` (desk ${who.slice(0, 8)})` : ''}: ${printable(message ?? kind, 200)}`);
-  };
-  const connect = async (target: Target, timeoutMs = timing.handshakeMs): Promise<Channel | null> => {
-    const addresses = target.addresses.filter(trusted).slice(0, 4);
-    const attempts = addresses.map((address) =>
-      connectDesk({ address, port: target.deskPort, deskId: target.deskId }, me, { ...timing, handshakeMs: timeoutMs }, log).catch((err) => {
-        if (err instanceof LinkRefused) refused(err.kind, err.deskId ?? target.deskId, address, err.message);
-        throw err;
-      }),
-    );
-    const first = await Promise.any(attempts).catch(() => null);
-    // The others that got through as well are not needed.
-    for (const attempt of attempts) void attempt.then((c) => c !== first && c.close('another address answered first'), () => undefined);
-    if (first) book.note([{ deskId: first.peer.deskId, name: first.peer.name, addresses: [first.remoteAddress, ...first.peer.addresses], deskPort: first.peer.deskPort }]);
-    return first;
-  };
+    },
+  });
 
   const ctx: DeskContext = { log, store, me, timing, book, connect, announce: (changes) => server.announce(changes) };
   const active = (roles = createRoles(ctx, {
@@ -233,17 +131,6 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   }));
   let clockSkewed = false;
   let lostEdits: string[] = [];
-  // Deletions older than the calendar remembers are forgotten here too; while in sync, this desk says so.
-  const collect = () => {
-    const gone = store.collectTombstones(timing.now() - timing.keepDeletionsMs);
-    if (gone > 0) log.info(`forgot ${gone} deletions older than ${Math.round(timing.keepDeletionsMs / 86_400_000)} days`);
-  };
-  collect();
-  const upkeep = setInterval(() => {
-    if (active.inSync()) book.markInSync();
-    collect();
-  }, Math.min(timing.keepDeletionsMs / 4, 10 * 60_000));
-  upkeep.unref();
 
   let port: number;
   try {
@@ -266,6 +153,17 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     throw err;
   });
   const deskPort = deskServer.port;
+  // Deletions older than the calendar remembers are forgotten here too; while in sync, this desk notes it.
+  const collect = () => {
+    const gone = store.collectTombstones(timing.now() - timing.keepDeletionsMs);
+    if (gone > 0) log.info(`forgot ${gone} deletions older than ${Math.round(timing.keepDeletionsMs / 86_400_000)} days`);
+  };
+  collect();
+  const upkeep = setInterval(() => {
+    if (active.inSync()) book.markInSync();
+    collect();
+  }, Math.min(timing.keepDeletionsMs / 4, 10 * 60_000));
+  upkeep.unref();
 
   const discovery: Discovery = createDiscovery({ port: deskPort, log, mdns: options.mdns });
   const announce = () => discovery.announce({ calendarId: calendar.id, calendarName: calendar.name, deskId, role: active.role(), webPort: port });
