@@ -132,6 +132,8 @@ export async function fanoutRun(host: BenchHost, rest: RestClient, key: string, 
   const check = createChecker(o.sockets, firstRev);
   const timed = Math.min(o.sockets, o.timedSockets ?? 50);
   const latencies: number[] = [];
+  /** From the writer's answer (the change is durable; it is announced after the answer goes out) to the socket reading it. */
+  const afterAnswer: number[] = [];
   let run: MixedRun | null = null;
   const early: { text: string; at: number }[] = [];
   let allDone!: () => void;
@@ -148,7 +150,9 @@ export async function fanoutRun(host: BenchHost, rest: RestClient, key: string, 
   }, o.secure);
   const latencyOf = (text: string, at: number) => {
     const i = opOfMessage(text, run!);
-    if (i !== undefined) latencies.push(at - run!.sentAt[i]!);
+    if (i === undefined) return;
+    latencies.push(at - run!.sentAt[i]!);
+    afterAnswer.push(at - run!.sentAt[i]! - run!.restMs[i]!);
   };
   try {
     if ((await host.clientCount()) !== o.sockets) throw new Error(`the host counts ${await host.clientCount()} clients, expected ${o.sockets}`);
@@ -174,6 +178,7 @@ export async function fanoutRun(host: BenchHost, rest: RestClient, key: string, 
       lost: o.sockets === 0 ? 0 : check.missing(lastRev),
       duplicated: check.totals.duplicated,
       latencies: Float64Array.from(latencies),
+      afterAnswer: Float64Array.from(afterAnswer),
       restMs: run.restMs,
     };
   } finally {

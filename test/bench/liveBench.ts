@@ -120,6 +120,7 @@ async function fanout(ctx: Awaited<ReturnType<typeof warmHost>>, sockets: number
     writeCallsPerDelivery: round(per((run) => (run.writeCalls ?? NaN) / run.deliveries), 3),
     fanoutWriteCallsPerDelivery: round(per((run) => ((run.writeCalls ?? NaN) - FANOUT_OPS * restWritesPerOp) / run.deliveries), 3),
     ...latencySummary(all),
+    afterAnswer: latencySummary(Float64Array.from(runs.flatMap((run) => [...run.afterAnswer]))),
     writeAnswerP50Ms: latencySummary(Float64Array.from(runs.flatMap((run) => [...run.restMs]))).p50Ms,
   };
 }
@@ -147,19 +148,38 @@ async function plainHostSections(root: string, result: Record<string, unknown>) 
     if (args.only.has('quiet')) {
       progress(`quiet host: 500 sockets, one write a second, ${QUIET_WRITES} writes`);
       const quiet = await fanoutRun(ctx.host, ctx.rest, ctx.key, ctx.pool, { sockets: 500, ops: QUIET_WRITES, writers: 1, tag: 'quiet', intervalMs: 1000, timedSockets: 500 });
-      result.quiet = { sockets: 500, writes: QUIET_WRITES, ...latencySummary(quiet.latencies), lost: quiet.lost, duplicated: quiet.duplicated };
-    }
-    if (args.only.has('memory')) {
-      const idle = [];
-      for (const count of IDLE_SOCKETS) {
-        progress(`memory: ${count} idle subscribed sockets`);
-        idle.push(await idleSocketMemory(ctx.host, ctx.key, count));
-      }
-      result.idleSockets = idle;
+      result.quiet = {
+        sockets: 500,
+        writes: QUIET_WRITES,
+        ...latencySummary(quiet.latencies),
+        afterAnswer: latencySummary(quiet.afterAnswer),
+        writeAnswerP50Ms: latencySummary(quiet.restMs).p50Ms,
+        lost: quiet.lost,
+        duplicated: quiet.duplicated,
+      };
     }
   } finally {
     ctx.rest.close();
     await stopHost(ctx.host);
+  }
+}
+
+/** Host RSS per idle subscribed socket, on a host that has just started (its heap not grown by other phases). */
+async function idleMemory(root: string, tls: boolean, counts: number[]) {
+  const host = await startHost({ dataDir: join(root, tls ? 'idle-tls' : 'idle'), tls });
+  const rest = createRestClient(host.port, token);
+  try {
+    const key = (await rest.json('GET', '/api/v1')).body.key as string;
+    await runMixed(rest, { ids: [] }, 200, 1, 'idle-warm', true);
+    const idle = [];
+    for (const count of counts) {
+      progress(`memory${tls ? ' over TLS' : ''}: ${count} idle subscribed sockets`);
+      idle.push(await idleSocketMemory(host, key, count, tls));
+    }
+    return idle;
+  } finally {
+    rest.close();
+    await stopHost(host);
   }
 }
 
@@ -169,8 +189,7 @@ async function tlsSections(root: string) {
     const rest = await restWrites(ctx.host, ctx.rest, ctx.pool, 'tls');
     const writesPerOp = await restWriteCalls(ctx);
     const fan = await fanout(ctx, 500, rest.mixedFourWriters.cpuPerWriteUs, writesPerOp, true);
-    progress('memory over TLS: 1000 idle subscribed sockets');
-    return { fanout: fan, idleSockets: await idleSocketMemory(ctx.host, ctx.key, 1000, true) };
+    return { fanout: fan };
   } finally {
     ctx.rest.close();
     await stopHost(ctx.host);
@@ -243,8 +262,10 @@ async function runBench() {
         result[name] = { failed: (err as Error).message };
       }
     };
-    if (['rest', 'fanout', 'quiet', 'memory'].some((s) => args.only.has(s))) await section('plain', () => plainHostSections(root, result));
+    if (['rest', 'fanout', 'quiet'].some((s) => args.only.has(s))) await section('plain', () => plainHostSections(root, result));
+    if (args.only.has('memory')) await section('idleSockets', () => idleMemory(root, false, IDLE_SOCKETS));
     if (args.only.has('tls')) await section('tls', () => tlsSections(root));
+    if (args.only.has('tls')) await section('tlsIdleSockets', () => idleMemory(root, true, [1000]));
     if (args.only.has('events50k')) await section('events50k', () => events50k(root));
     if (args.only.has('durable')) await section('durable10k', () => durable10k(root));
     result.node = process.version;
