@@ -25,15 +25,7 @@ describe.skipIf(unavailable !== undefined)('desks on a simulated LAN', () => {
     await lan?.destroy();
   });
 
-  const startInOrder = async (count: number) => {
-    const list: Desk[] = [];
-    for (let i = 0; i < count; i++) {
-      const d = await office.start(i);
-      await expect.poll(() => d.role(), SETTLE).toBe(i === 0 ? 'host' : 'peer');
-      list.push(d);
-    }
-    return list;
-  };
+  const startInOrder = (count: number) => office.startInOrder(count);
 
   it('the first desk hosts, the others join it, and a write at any desk reaches every desk', async () => {
     const [a, b, c] = await startInOrder(3);

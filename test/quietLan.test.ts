@@ -54,12 +54,7 @@ describe.skipIf(unavailable !== undefined)('a quiet LAN', () => {
   it('elects the next host from the list the host shared, with mDNS dropped after the desks joined', async () => {
     lan = await createLan({ peers: 3 });
     office = desks(lan);
-    const list: Desk[] = [];
-    for (let i = 0; i < 3; i++) {
-      const d = await office.start(i);
-      await expect.poll(() => d.role(), SETTLE).toBe(i === 0 ? 'host' : 'peer');
-      list.push(d);
-    }
+    const list = await office.startInOrder(3);
     const [a, b, c] = list as [Desk, Desk, Desk];
     await lan.blockMulticast();
     await office.kill(a);
@@ -74,12 +69,7 @@ describe.skipIf(unavailable !== undefined)('a quiet LAN', () => {
   it('drops a desk that says goodbye at once, in who is online on every desk', async () => {
     lan = await createLan({ peers: 3 });
     office = desks(lan);
-    const list: Desk[] = [];
-    for (let i = 0; i < 3; i++) {
-      const d = await office.start(i);
-      await expect.poll(() => d.role(), SETTLE).toBe(i === 0 ? 'host' : 'peer');
-      list.push(d);
-    }
+    const list = await office.startInOrder(3);
     const [, b, c] = list as [Desk, Desk, Desk];
     // A browser on desk c, watching who is online.
     const hs = (await request(c.base, 'GET', '/api/v1', office.token)).json;

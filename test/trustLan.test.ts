@@ -38,15 +38,7 @@ describe.skipIf(unavailable !== undefined)('trust on a simulated LAN', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  const startInOrder = async (count: number) => {
-    const list: Desk[] = [];
-    for (let i = 0; i < count; i++) {
-      const d = await office.start(i);
-      await expect.poll(() => d.role(), SETTLE).toBe(i === 0 ? 'host' : 'peer');
-      list.push(d);
-    }
-    return list;
-  };
+  const startInOrder = (count: number) => office.startInOrder(count);
 
   /** The test process as a desk of the calendar (it holds the key), reaching desks through the bridge. */
   const asDesk = async (joinKey = office.calendar.joinKey, keyGen = 0) => {

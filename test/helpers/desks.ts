@@ -82,6 +82,16 @@ export function desks(lan: Lan, calendar: Calendar = newCalendar()) {
       started.push(desk);
       return desk;
     },
+    /** Starts desks 0 … count-1 one after the other, each once it has settled: the first hosts, the others join it. */
+    async startInOrder(count: number): Promise<Desk[]> {
+      const list: Desk[] = [];
+      for (let i = 0; i < count; i++) {
+        const d = await this.start(i);
+        await within(settled(d, i === 0 ? 'host' : 'peer'), 30_000, `desk ${i} to settle as ${i === 0 ? 'host' : 'peer'}`);
+        list.push(d);
+      }
+      return list;
+    },
     /** SIGKILL: no hand-over, no goodbye. */
     async kill(desk: Desk) {
       desk.run.child.kill('SIGKILL');
@@ -99,6 +109,20 @@ export function desks(lan: Lan, calendar: Calendar = newCalendar()) {
       await Promise.all(folders.map((f) => rm(f, { recursive: true, force: true })));
     },
   };
+}
+
+/** Resolves once the desk prints the role line that makes it `role`; rejects if it exits first. */
+function settled(desk: Desk, role: 'host' | 'peer'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (desk.role() !== role) return;
+      desk.run.child.stdout!.off('data', check);
+      resolve();
+    };
+    desk.run.child.stdout!.on('data', check);
+    desk.run.closed.then(() => reject(new Error(`desk ${desk.index} exited before it became ${role}`)));
+    check();
+  });
 }
 
 /** The events of every desk, as sorted "id=text" lines, for comparing replicas. */
