@@ -1,6 +1,6 @@
 // The Electron composition root: the only main-process file that imports `electron`. It picks
-// the real adapters (mDNS, the peer runtime, the clipboard), owns the window, the tray and the
-// quit sequence; everything it drives is plain Node under main/desktop/.
+// the real adapters (mDNS, the peer runtime, the clipboard, notifications), owns the window, the
+// tray and the menus, and hands everything else to plain Node under main/desktop/.
 import {
   app,
   BrowserWindow,
@@ -9,6 +9,7 @@ import {
   ipcMain,
   Menu,
   nativeImage,
+  Notification,
   powerMonitor,
   session,
   shell,
@@ -20,8 +21,12 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDesktop } from './desktop/desktop.js';
-import { Channel, failed, IpcArgumentError, ipcArguments, isOwnFrame, ok, type InvokeChannel, type IpcResult } from './desktop/ipc.js';
+import { Channel, failed, IpcArgumentError, ipcArguments, isOwnFrame, ok, type InvokeChannel, type IpcResult, type OpenTarget } from './desktop/ipc.js';
 import { startLobby } from './desktop/lobby.js';
+import { createDeskLog, diagnostics } from './desktop/logs.js';
+import { createQuitSequence, HANDOVER_MS } from './desktop/quitting.js';
+import { reminderText, type Reminder } from './desktop/reminderPlan.js';
+import { startDeskReminders } from './desktop/reminders.js';
 import { loadSettings, saveSettings, type Settings } from './desktop/settings.js';
 import { consoleLogger } from './log.js';
 import { createDiscovery } from './peer/discovery.js';
@@ -34,15 +39,16 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const PAGE_DIR = join(here, '..', 'renderer');
 const PRELOAD = join(here, '..', 'preload', 'index.cjs');
 const ASSETS = join(here, 'assets');
-/** How long quitting may take (hand-over, mDNS goodbye, flush) before the app exits anyway. */
-const QUIT_LIMIT_MS = 8000;
-
-const log = consoleLogger();
 
 // Before `ready`: one name and one data folder, whether started with `npm start` or installed.
 app.setName('LAN Scheduler');
 app.setPath('userData', join(app.getPath('appData'), 'LAN Scheduler'));
 if (process.platform === 'win32') app.setAppUserModelId('org.lanscheduler.desktop');
+
+// The log lives beside the data, and every line passes through the secrets of the calendar now.
+let secretsNow: () => string[] = () => [];
+const deskLog = createDeskLog({ dir: join(app.getPath('userData'), 'logs'), echo: consoleLogger(), secrets: () => secretsNow() });
+const log = deskLog.logger;
 
 if (!app.requestSingleInstanceLock()) {
   // Another LAN Scheduler runs for this user: it shows its window (second-instance) and this one goes.
@@ -85,41 +91,40 @@ async function run(kept: Settings) {
     log,
     person: person(),
     startPeer,
+    // Well inside the quit limits: a successor that cannot take over by then takes over as after a crash.
+    handoverMs: HANDOVER_MS,
     // The lobby only browses: it lists calendars on the LAN and announces nothing.
     startLobby: () => startLobby({ pageDir: PAGE_DIR, log, browse: () => createDiscovery({ port: 0, log }) }),
     tryKey: async (joinKey, hints) => findCalendarByKey({ cert: await loadOrCreateDeskCertificate(dataDir, log), joinKey, hints, log, name: person() }),
   });
+  secretsNow = () => desktop.secrets();
+  const reminders = startDeskReminders({ current: () => desktop.calendarStore(), notify: (r) => showReminder(r), log });
   let win: BrowserWindow | null = null;
   let tray: Tray | null = null;
+  /** An event a notification asked to open, until the page has taken it. */
+  let pendingOpen: OpenTarget | null = null;
 
-  // Quitting: the first before-quit is held until the desk has handed over and flushed.
-  let quitting = false;
-  app.on('before-quit', (event) => {
-    event.preventDefault();
-    if (quitting) return;
-    quitting = true;
-    win?.hide();
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, QUIT_LIMIT_MS, 'late')));
-    Promise.race([desktop.close().then(() => 'done' as const), limit]).then(
-      (how) => {
-        clearTimeout(timer);
-        if (how === 'late') log.warn(`quitting after ${QUIT_LIMIT_MS / 1000} s without a clean hand-over`);
-        app.exit(0);
-      },
-      (err) => {
-        clearTimeout(timer);
-        log.error(`quitting: ${(err as Error).message}`);
-        app.exit(1);
-      },
-    );
+  const quit = createQuitSequence({
+    platform: process.platform,
+    log,
+    close: () => reminders.close().then(() => desktop.close()),
+    hide: () => win?.hide(),
+    beforeExit: () => {
+      tray?.destroy();
+      tray = null;
+    },
+    exit: (code) => app.exit(code),
+    quit: () => app.quit(),
   });
+  app.on('before-quit', (event) => quit.beforeQuit(event));
+  app.on('will-quit', () => quit.willQuit());
   app.on('window-all-closed', () => {
     if (!settings.keepHostingWhenClosed) app.quit();
   });
+  // Both may come before the desk has started: the window then waits for the page's address.
   app.on('second-instance', () => openWindow());
   app.on('activate', () => openWindow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => quit.signal(signal));
 
   // Every web contents, present and future: no new windows, no navigation off our own origin,
   // no <webview>. Links to the web open in the system browser.
@@ -142,15 +147,25 @@ async function run(kept: Settings) {
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
 
+  // The window follows the desk from the start: a window opened early loads the page once there is one.
+  const load = (target: BrowserWindow, origin: string) =>
+    target.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
+  const showsOurPage = () => win !== null && !win.isDestroyed() && isOwnFrame(win.webContents.getURL(), desktop.origin());
+  desktop.onOrigin((origin) => {
+    if (win && !win.isDestroyed()) void load(win, origin);
+  });
+  desktop.onState((state) => {
+    // Only to our own page: the state names the desks of the calendar.
+    if (showsOurPage()) win!.webContents.send(Channel.stateChanged, state);
+    updateMenus();
+  });
+
   await app.whenReady();
   // The page needs no camera, notification, clipboard-read or any other permission.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
-  // Typed without it, but Electron passes an event: preventDefault asks the OS to wait for the hand-over.
-  (powerMonitor as unknown as NodeJS.EventEmitter).on('shutdown', (event?: { preventDefault(): void }) => {
-    event?.preventDefault();
-    app.quit();
-  });
+  // Typed without it, but Electron passes an event (see main/desktop/quitting.ts for what each platform does).
+  (powerMonitor as unknown as NodeJS.EventEmitter).on('shutdown', (event?: { preventDefault(): void }) => quit.shutdown(event));
 
   // IPC: only from the top frame of our window, showing our own page; arguments checked first.
   const trusted = (event: IpcMainInvokeEvent) => {
@@ -180,17 +195,16 @@ async function run(kept: Settings) {
   handle(Channel.joinInvite, (text) => desktop.joinInvite(text));
   handle(Channel.copyInvite, () => clipboard.writeText(desktop.invite()));
   handle(Channel.leave, () => desktop.leave());
-
-  try {
-    await desktop.start();
-  } catch (err) {
-    dialog.showErrorBox('LAN Scheduler could not start', (err as Error).message);
-    app.exit(1);
-    return;
-  }
+  handle(Channel.reminders, async () => {
+    const open = pendingOpen;
+    pendingOpen = null;
+    return { choices: await reminders.choices(), open };
+  });
+  handle(Channel.setReminder, (eventId, choice) => reminders.setChoice(eventId, choice));
+  handle(Channel.hideCalendars, (ids) => reminders.setHidden(ids));
 
   function openWindow() {
-    if (quitting || !app.isReady()) return;
+    if (quit.quitting() || !app.isReady()) return;
     if (win) {
       if (win.isMinimized()) win.restore();
       win.show();
@@ -218,12 +232,35 @@ async function run(kept: Settings) {
       },
     });
     win = created;
+    // Hidden until the page is there: a window opened during start shows once the desk has an address.
     created.once('ready-to-show', () => created.show());
     created.on('closed', () => {
       if (win === created) win = null;
     });
+    // Windows ends the process right after this; the store already has every write, and the other desks take over.
+    created.on('session-end', () => log.info('Windows is ending the session; the other desks take over'));
     const origin = desktop.origin();
-    if (origin) created.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
+    if (origin) void load(created, origin);
+  }
+
+  /** A reminder as a system notification; clicking it opens the event in the window. */
+  const showing = new Set<Notification>();
+  function showReminder(reminder: Reminder) {
+    if (!Notification.isSupported()) {
+      log.warn(`reminder for "${reminder.text}" not shown: this system has no notifications`);
+      return;
+    }
+    const notification = new Notification({ ...reminderText(reminder, Date.now()), silent: false });
+    // Held until closed: a notification that is garbage-collected no longer answers clicks.
+    showing.add(notification);
+    if (showing.size > 20) showing.delete(showing.values().next().value!);
+    notification.on('close', () => showing.delete(notification));
+    notification.on('click', () => {
+      pendingOpen = { eventId: reminder.eventId, series: reminder.series, start: reminder.start };
+      openWindow();
+      if (showsOurPage()) win!.webContents.send(Channel.openEvent, pendingOpen);
+    });
+    notification.show();
   }
 
   /** Removes a person: a new key for every desk connected now, after the person confirms. */
@@ -246,6 +283,20 @@ async function run(kept: Settings) {
       dialog.showErrorBox('The key was not changed', (err as Error).message);
     }
   }
+
+  const copyDiagnostics = () =>
+    clipboard.writeText(
+      diagnostics({
+        version: app.getVersion(),
+        versions: { electron: process.versions.electron, chrome: process.versions.chrome, node: process.versions.node },
+        platform: `${process.platform} ${process.arch}`,
+        state: desktop.state(),
+        dataDir,
+        logFile: deskLog.file,
+        recent: deskLog.recent(),
+        secrets: desktop.secrets(),
+      }),
+    );
 
   // The tray and the application menu hold the same items; rebuilt only when one of them changes.
   const items = (): MenuItemConstructorOptions[] => [
@@ -276,10 +327,14 @@ async function run(kept: Settings) {
     { type: 'separator' },
     { label: 'Quit LAN Scheduler', click: () => app.quit() },
   ];
+  const help: MenuItemConstructorOptions[] = [
+    { label: 'Open logs folder', click: () => void shell.openPath(deskLog.dir).then((problem) => problem && log.warn(`opening the logs folder: ${problem}`)) },
+    { label: 'Copy diagnostics', click: copyDiagnostics },
+  ];
   let shown = '';
   function updateMenus() {
-    const key = JSON.stringify([desktop.state().calendar !== null, settings.keepHostingWhenClosed]);
-    if (key === shown || quitting) return;
+    const key = JSON.stringify([tray !== null, desktop.state().calendar !== null, settings.keepHostingWhenClosed]);
+    if (key === shown || quit.quitting() || !app.isReady()) return;
     shown = key;
     tray?.setContextMenu(Menu.buildFromTemplate(items()));
     Menu.setApplicationMenu(
@@ -288,21 +343,24 @@ async function run(kept: Settings) {
         { label: 'Calendar', submenu: items().slice(1) },
         { role: 'editMenu' },
         { role: 'windowMenu' },
+        { role: 'help', submenu: help },
       ]),
     );
   }
 
-  desktop.onState((state) => {
-    // Only to our own page: the state names the desks of the calendar.
-    if (win && isOwnFrame(win.webContents.getURL(), desktop.origin())) win.webContents.send(Channel.stateChanged, state);
-    updateMenus();
-  });
-  desktop.onOrigin((origin) => {
-    win?.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
-  });
+  try {
+    await desktop.start();
+  } catch (err) {
+    dialog.showErrorBox('LAN Scheduler could not start', (err as Error).message);
+    app.exit(1);
+    return;
+  }
 
-  // tray.png has a tray@2x.png beside it, which Electron picks for high-density screens.
-  tray = new Tray(nativeImage.createFromPath(join(ASSETS, 'tray.png')));
+  // macOS: a template image (black and alpha; trayTemplate@2x.png beside it for Retina), which
+  // the menu bar tints for light and dark. Elsewhere the coloured icon (tray@2x.png for high density).
+  const icon = nativeImage.createFromPath(join(ASSETS, process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png'));
+  if (process.platform === 'darwin') icon.setTemplateImage(true);
+  tray = new Tray(icon);
   tray.setToolTip('LAN Scheduler');
   tray.on('click', () => openWindow());
   updateMenus();

@@ -74,8 +74,8 @@ describe('calendar ids from the window', () => {
 });
 
 describe('the arguments of every channel', () => {
-  it('has a checker for every channel the window invokes, and none for the one it only hears', () => {
-    const invoked = Object.values(Channel).filter((c) => c !== Channel.stateChanged).sort();
+  it('has a checker for every channel the window invokes, and none for the ones it only hears', () => {
+    const invoked = Object.values(Channel).filter((c) => c !== Channel.stateChanged && c !== Channel.openEvent).sort();
     expect(Object.keys(ipcArguments).sort()).toEqual(invoked);
     expect(new Set(Object.values(Channel)).size).toBe(Object.values(Channel).length);
   });
@@ -99,6 +99,20 @@ describe('the arguments of every channel', () => {
       rejects(() => ipcArguments[channel](['anything']));
     }
     expect(() => checkArity([1, 2], 1)).toThrow('expected 1 argument, got 2');
+  });
+
+  it('takes a reminder choice for an event, and calendar ids to hide, and nothing else', () => {
+    expect(ipcArguments[Channel.setReminder](['0190f5a2-7b3c-7d4e-8f60-123456789abc', 10])).toEqual(['0190f5a2-7b3c-7d4e-8f60-123456789abc', 10]);
+    expect(ipcArguments[Channel.setReminder](['e1', 'none'])).toEqual(['e1', 'none']);
+    expect(ipcArguments[Channel.setReminder](['e1', null])).toEqual(['e1', null]);
+    for (const bad of [7, '10', -5, 1440.5, {}, undefined]) rejects(() => ipcArguments[Channel.setReminder](['e1', bad]));
+    for (const bad of ['', '__proto__ x', 'a'.repeat(129), 42, null]) rejects(() => ipcArguments[Channel.setReminder]([bad, 10]));
+    rejects(() => ipcArguments[Channel.setReminder](['e1']));
+    expect(ipcArguments[Channel.hideCalendars]([['room-a', 'c2']])).toEqual([['room-a', 'c2']]);
+    rejects(() => ipcArguments[Channel.hideCalendars](['room-a']));
+    rejects(() => ipcArguments[Channel.hideCalendars]([['<b>']]));
+    rejects(() => ipcArguments[Channel.hideCalendars]([Array(1001).fill('c')]));
+    rejects(() => ipcArguments[Channel.reminders](['anything']));
   });
 });
 

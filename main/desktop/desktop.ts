@@ -14,6 +14,8 @@ import { desksOf } from '../peer/presence.js';
 /** The parts of a peer runtime the desktop uses, so that a test can pass a stand-in. */
 export type DeskPeer = Pick<PeerRuntime, 'deskId' | 'port' | 'state' | 'onState' | 'close' | 'calendar' | 'browserToken' | 'inviteTargets' | 'changeKey'> & {
   certificate: Pick<PeerRuntime['certificate'], 'fingerprint'>;
+  /** The desk's store, read by this desk's reminders (stand-ins may have none). */
+  store?: PeerRuntime['store'];
 };
 
 export interface DesktopOptions {
@@ -34,6 +36,8 @@ export interface DesktopOptions {
   online?(): boolean;
   /** This desk's address on the LAN, for invites. */
   lanAddress?(): string;
+  /** The most a host's hand-over to its successor may take when it leaves or quits. */
+  handoverMs?: number;
 }
 
 /** A computer with no interface but loopback is offline, whatever its desk thinks. */
@@ -135,6 +139,7 @@ export function createDesktop(options: DesktopOptions) {
       pageDir: options.pageDir,
       onRole,
       invite,
+      ...(options.handoverMs !== undefined && { timing: { handoverMs: options.handoverMs } }),
       // A key change saves the new key where the desk keeps it, and the window reloads with the new token.
       saveCalendar: async (next) => {
         await saveCalendar(next);
@@ -240,6 +245,17 @@ export function createDesktop(options: DesktopOptions) {
     onOrigin(listener: (origin: string) => void): () => void {
       originListeners.add(listener);
       return () => void originListeners.delete(listener);
+    },
+
+    /** The calendar this desk is in and its store (null in the lobby, or with a stand-in runtime). */
+    calendarStore() {
+      if (mode.kind !== 'peer' || !mode.peer.store) return null;
+      return { calendarId: mode.peer.calendar().id, dir: join(dataDir, 'calendars', mode.peer.calendar().id), store: mode.peer.store };
+    },
+
+    /** What must never reach a log or the diagnostics: the key and the browser token. */
+    secrets(): string[] {
+      return mode.kind === 'peer' ? [mode.peer.calendar().joinKey, mode.peer.browserToken()] : [];
     },
 
     connection(): { baseUrl: string; token: string } {

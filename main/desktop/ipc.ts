@@ -11,6 +11,10 @@ export const Channel = {
   joinInvite: 'lan-scheduler:join-invite',
   copyInvite: 'lan-scheduler:copy-invite',
   leave: 'lan-scheduler:leave',
+  reminders: 'lan-scheduler:reminders',
+  setReminder: 'lan-scheduler:set-reminder',
+  hideCalendars: 'lan-scheduler:hide-calendars',
+  openEvent: 'lan-scheduler:open-event',
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 
@@ -33,6 +37,48 @@ export interface DesktopState {
   found: { id: string; name: string }[];
   /** Things the person should know, in words: a clock that is off, a key that changed, a desk to update. */
   notices: string[];
+}
+
+/** What "Remind me" offers, in minutes before the start. */
+export const REMIND_MINUTES = [5, 10, 15, 30, 60, 1440] as const;
+
+/** Minutes before the start, or "none": chosen on purpose, it also silences a calendar's default. */
+export type Choice = number | 'none';
+
+export const isChoice = (value: unknown): value is Choice => value === 'none' || REMIND_MINUTES.includes(value as never);
+
+/** How a choice reads in the editor and in the Reminders dialog. */
+export function choiceLabel(choice: Choice): string {
+  if (choice === 'none') return 'None';
+  if (choice === 1440) return '1 day before';
+  if (choice === 60) return '1 hour before';
+  return `${choice} minutes before`;
+}
+
+/** The event a reminder's notification opens: a record, or the occurrence of a series starting at `start`. */
+export interface OpenTarget {
+  eventId: string;
+  series: boolean;
+  /** Wall-clock start in the calendar's zone ("2026-05-04 10:00"). */
+  start: string;
+}
+
+/** What the window knows of this desk's reminders. */
+export interface ReminderState {
+  /** This person's "Remind me" choices, by event (or series) id. */
+  choices: Record<string, Choice>;
+  /** An event a notification asked to open before the page was there to open it. */
+  open: OpenTarget | null;
+}
+
+/** What the preload adds to the bridge for reminders (the desk shows them; the page only chooses). */
+export interface ReminderBridge {
+  reminders(): Promise<ReminderState>;
+  /** null: no choice of its own (the calendar's default applies). */
+  setReminder(eventId: string, choice: Choice | null): Promise<void>;
+  /** The calendars this person hides in the window: their defaults do not remind. */
+  hideCalendars(ids: string[]): Promise<void>;
+  onOpenEvent(listener: (target: OpenTarget) => void): () => void;
 }
 
 /** How an IPC answer travels: Electron would prefix a thrown error's message with its own text. */
@@ -113,8 +159,28 @@ export function isOwnFrame(frameUrl: string | null | undefined, appOrigin: strin
   return url.origin === app.origin && !url.username && !url.password;
 }
 
-/** The channels the window invokes (state changes travel the other way). */
-export type InvokeChannel = Exclude<Channel, typeof Channel.stateChanged>;
+const RECORD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** An event or calendar id as the store keeps them. */
+export function checkRecordId(value: unknown, what = 'event'): string {
+  if (typeof value !== 'string' || !RECORD_ID.test(value)) throw new IpcArgumentError(`unknown ${what}`);
+  return value;
+}
+
+/** A "Remind me" choice, or null for none of its own. */
+export function checkChoice(value: unknown): Choice | null {
+  if (value === null || isChoice(value)) return value;
+  throw new IpcArgumentError(`a reminder is one of ${REMIND_MINUTES.join(', ')} minutes, "none" or null`);
+}
+
+/** Calendar ids, as many as an office has (bounded). */
+export function checkCalendarIds(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 1000) throw new IpcArgumentError('expected a list of up to 1000 calendar ids');
+  return value.map((id) => checkRecordId(id, 'calendar'));
+}
+
+/** The channels the window invokes (state changes and events to open travel the other way). */
+export type InvokeChannel = Exclude<Channel, typeof Channel.stateChanged | typeof Channel.openEvent>;
 
 const none = (args: readonly unknown[]): [] => (checkArity(args, 0), []);
 
@@ -127,6 +193,11 @@ export const ipcArguments = {
   [Channel.state]: none,
   [Channel.copyInvite]: none,
   [Channel.leave]: none,
+  [Channel.reminders]: none,
+  [Channel.setReminder]: (args: readonly unknown[]): [eventId: string, choice: Choice | null] => (
+    checkArity(args, 2), [checkRecordId(args[0]), checkChoice(args[1])]
+  ),
+  [Channel.hideCalendars]: (args: readonly unknown[]): [ids: string[]] => (checkArity(args, 1), [checkCalendarIds(args[0])]),
   [Channel.joinInvite]: (args: readonly unknown[]): [text: string] => (checkArity(args, 1), [checkInviteText(args[0])]),
   [Channel.createCalendar]: (args: readonly unknown[]): [name: string] => (checkArity(args, 1), [checkCalendarName(args[0])]),
   [Channel.joinCalendar]: (args: readonly unknown[]): [calendarId: string, joinKey: string] => (

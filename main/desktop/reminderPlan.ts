@@ -6,22 +6,10 @@
 // only of what its person chose, or of the default of a calendar the person shows.
 import ICAL from 'ical.js';
 import { unescapeHtml } from '../server/validate.js';
+import { choiceLabel, isChoice, REMIND_MINUTES, type Choice } from './ipc.js';
 
-/** What "Remind me" offers, in minutes before the start. */
-export const REMIND_MINUTES = [5, 10, 15, 30, 60, 1440] as const;
+export { REMIND_MINUTES, isChoice, choiceLabel, type Choice };
 
-/** Minutes before the start, or "none": chosen on purpose, it also silences a calendar's default. */
-export type Choice = number | 'none';
-
-export const isChoice = (value: unknown): value is Choice => value === 'none' || REMIND_MINUTES.includes(value as never);
-
-/** How a choice reads in the editor and in notifications. */
-export function choiceLabel(choice: Choice): string {
-  if (choice === 'none') return 'None';
-  if (choice === 1440) return '1 day before';
-  if (choice === 60) return '1 hour before';
-  return `${choice} minutes before`;
-}
 
 type Rec = { id: string } & Record<string, unknown>;
 
