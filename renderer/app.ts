@@ -4,6 +4,7 @@ import { AuthError, createApi, type Api } from './api.js';
 import { createCalendars } from './calendars.js';
 import { getConnection, type Connection } from './connection.js';
 import { mountDeskStatus } from './deskStatus.js';
+import { mountReminders } from './reminders.js';
 import { showFirstRun } from './firstRun.js';
 import { watchSockets, type LinkState } from './liveSync.js';
 import { mountScheduler } from './schedulerView.js';
@@ -72,6 +73,11 @@ async function main() {
     api,
     status,
   });
+  // "Remind me" in the editor, each calendar's default, and in a browser the notifications themselves.
+  const reminders = await mountReminders({ api, calendars, status, bridge, button: $<HTMLButtonElement>('reminders-button'), dialog: $<HTMLDialogElement>('reminders-dialog') }).catch((err) => {
+    status.toast(`Reminders are off: ${(err as Error).message}`, 'error', 15_000);
+    return undefined;
+  });
   // Like the vendor's own builds, the widgets are reachable from the console as `scheduler` and `gantt`.
   const scheduler = await mountScheduler({
     container: $('scheduler_here'),
@@ -82,6 +88,7 @@ async function main() {
     sockets,
     onLink: showLink('calendar'),
     onPresence: deskStatus.presence,
+    reminders,
   });
   Object.assign(window, { scheduler });
   // Calendar apps: time zone, feed URLs, CalDAV account, and import (a dropped .ics file opens it).

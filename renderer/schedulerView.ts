@@ -19,6 +19,8 @@ export interface SchedulerViewOptions {
   onLink(state: LinkState): void;
   /** Messages of the `presence` live entity (who is online), which desks publish. */
   onPresence?(message: any): void;
+  /** "Remind me" in the editor (renderer/reminders.ts). */
+  reminders?: { attach(scheduler: any): void };
 }
 
 const VIEWS = ['day', 'week', 'month', 'agenda'];
@@ -56,6 +58,7 @@ export async function mountScheduler(options: SchedulerViewOptions) {
     { name: 'calendar', height: 23, map_to: 'calendar_id', type: 'select', options: calendarOptions(calendars) },
     { name: 'recurring', type: 'recurring', map_to: 'rrule' },
     { name: 'time', height: 72, type: 'time', map_to: 'auto' },
+    ...(options.reminders ? [{ name: 'reminder', height: 30, type: 'reminder', map_to: 'auto' }] : []),
   ];
   scheduler.locale.labels.section_calendar = 'Calendar';
   scheduler.locale.labels.section_description = 'Title';
@@ -85,6 +88,7 @@ export async function mountScheduler(options: SchedulerViewOptions) {
 
   scheduler.init(container, new Date(), 'week');
   escapeTemplates();
+  options.reminders?.attach(scheduler);
   const minical = scheduler.renderCalendar({
     container: options.minical,
     navigation: true,

@@ -85,7 +85,8 @@ export const calendars: EntityDef = {
   messageKey: 'value',
   spec: {
     required: ['name', 'color'],
-    known: { name: 'text', color: 'color', description: 'text' },
+    // reminder_minutes: a reminder for everyone who shows the calendar (desks and pages read it; see main/desktop/reminderPlan.ts).
+    known: { name: 'text', color: 'color', description: 'text', reminder_minutes: 'number' },
   },
 };
 
