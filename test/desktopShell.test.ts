@@ -221,6 +221,8 @@ describe.skipIf(unavailable !== undefined)('the desktop app with a stand-in Elec
     const quitAt = recorded.find((r) => r.report === 'before-quit')!;
     const exit = recorded.find((r) => r.report === 'exit')!;
     expect(elapsed(quitAt, exit)).toBeLessThanOrEqual(QUIT_LIMIT_MS + TIMER_SLACK_MS);
+    // The hand-over ended (its channel went silent) and the desk left cleanly, without waiting for the limit.
+    expect(app.run.stderr()).toMatch(/hand-over to desk \w+ failed/);
     await waitForOutput(other.run, /^taking over: hosting/m, 30_000, 'the other desk to take over');
   });
 
@@ -235,6 +237,7 @@ describe.skipIf(unavailable !== undefined)('the desktop app with a stand-in Elec
     const emitted = recorded.find((r) => r.report === 'emitted' && r.event === 'shutdown')!;
     const exit = recorded.find((r) => r.report === 'exit')!;
     expect(elapsed(emitted, exit)).toBeLessThanOrEqual(4000);
+    expect(app.run.stdout()).toContain('the system is shutting down: handing over for 3.5 s at most');
     expect(recorded.findIndex((r) => r.report === 'tray-destroyed')).toBeLessThan(recorded.indexOf(exit));
     await waitForOutput(other.run, /^taking over: hosting/m, 30_000, 'the other desk to take over');
   });
