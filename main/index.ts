@@ -14,16 +14,17 @@ import {
   session,
   shell,
   Tray,
-  type IpcMainInvokeEvent,
   type MenuItemConstructorOptions,
 } from 'electron';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDesktop } from './desktop/desktop.js';
-import { Channel, failed, IpcArgumentError, ipcArguments, isOwnFrame, ok, type InvokeChannel, type IpcResult, type OpenTarget } from './desktop/ipc.js';
+import { Channel, isOwnFrame, type OpenTarget } from './desktop/ipc.js';
+import { fromOurPage, serveIpc } from './desktop/ipcServe.js';
 import { startLobby } from './desktop/lobby.js';
 import { createDeskLog, diagnostics } from './desktop/logs.js';
+import { deskMenu, helpMenu, type MenuActions } from './desktop/menus.js';
 import { createQuitSequence, HANDOVER_MS } from './desktop/quitting.js';
 import { reminderText, type Reminder } from './desktop/reminderPlan.js';
 import { startDeskReminders } from './desktop/reminders.js';
@@ -168,40 +169,26 @@ async function run(kept: Settings) {
   (powerMonitor as unknown as NodeJS.EventEmitter).on('shutdown', (event?: { preventDefault(): void }) => quit.shutdown(event));
 
   // IPC: only from the top frame of our window, showing our own page; arguments checked first.
-  const trusted = (event: IpcMainInvokeEvent) => {
-    const frame = event.senderFrame;
-    return win !== null && event.sender === win.webContents && frame !== null && frame.parent === null && isOwnFrame(frame.url, desktop.origin());
-  };
-  const handle = <C extends InvokeChannel>(channel: C, run: (...args: ReturnType<(typeof ipcArguments)[C]>) => unknown) => {
-    ipcMain.handle(channel, async (event, ...raw: unknown[]): Promise<IpcResult<unknown>> => {
-      if (!trusted(event)) {
-        log.warn(`ignored ${channel} from ${event.senderFrame?.url ?? 'a frame that is gone'}`);
-        return failed('not allowed');
-      }
-      try {
-        const args = ipcArguments[channel](raw) as ReturnType<(typeof ipcArguments)[C]>;
-        return ok(await run(...args));
-      } catch (err) {
-        if (err instanceof IpcArgumentError) return failed(err.message);
-        log.error(`${channel}: ${(err as Error).stack ?? err}`);
-        return failed(`LAN Scheduler could not do that: ${(err as Error).message}`);
-      }
-    });
-  };
-  handle(Channel.connection, () => desktop.connection());
-  handle(Channel.state, () => desktop.state());
-  handle(Channel.createCalendar, (name) => desktop.createCalendar(name));
-  handle(Channel.joinCalendar, (calendarId, joinKey) => desktop.joinCalendar(calendarId, joinKey));
-  handle(Channel.joinInvite, (text) => desktop.joinInvite(text));
-  handle(Channel.copyInvite, () => clipboard.writeText(desktop.invite()));
-  handle(Channel.leave, () => desktop.leave());
-  handle(Channel.reminders, async () => {
-    const open = pendingOpen;
-    pendingOpen = null;
-    return { choices: await reminders.choices(), open };
+  serveIpc(ipcMain, {
+    trusted: (event) => fromOurPage(event, win?.webContents, desktop.origin()),
+    log,
+    handlers: {
+      [Channel.connection]: () => desktop.connection(),
+      [Channel.state]: () => desktop.state(),
+      [Channel.createCalendar]: (name) => desktop.createCalendar(name),
+      [Channel.joinCalendar]: (calendarId, joinKey) => desktop.joinCalendar(calendarId, joinKey),
+      [Channel.joinInvite]: (text) => desktop.joinInvite(text),
+      [Channel.copyInvite]: () => clipboard.writeText(desktop.invite()),
+      [Channel.leave]: () => desktop.leave(),
+      [Channel.reminders]: async () => {
+        const open = pendingOpen;
+        pendingOpen = null;
+        return { choices: await reminders.choices(), open };
+      },
+      [Channel.setReminder]: (eventId, choice) => reminders.setChoice(eventId, choice),
+      [Channel.hideCalendars]: (ids) => reminders.setHidden(ids),
+    },
   });
-  handle(Channel.setReminder, (eventId, choice) => reminders.setChoice(eventId, choice));
-  handle(Channel.hideCalendars, (ids) => reminders.setHidden(ids));
 
   function openWindow() {
     if (quit.quitting() || !app.isReady()) return;
@@ -284,66 +271,53 @@ async function run(kept: Settings) {
     }
   }
 
-  const copyDiagnostics = () =>
-    clipboard.writeText(
-      diagnostics({
-        version: app.getVersion(),
-        versions: { electron: process.versions.electron, chrome: process.versions.chrome, node: process.versions.node },
-        platform: `${process.platform} ${process.arch}`,
-        state: desktop.state(),
-        dataDir,
-        logFile: deskLog.file,
-        recent: deskLog.recent(),
-        secrets: desktop.secrets(),
-      }),
-    );
-
+  const actions: MenuActions = {
+    open: () => openWindow(),
+    copyInvite() {
+      try {
+        clipboard.writeText(desktop.invite());
+      } catch (err) {
+        log.warn(`copying the invite: ${(err as Error).message}`);
+      }
+    },
+    changeKey: () => void changeKey(),
+    keepHosting(checked) {
+      settings = { ...settings, keepHostingWhenClosed: checked };
+      updateMenus();
+      saveSettings(dataDir, settings).catch((err) => log.error(`saving settings: ${(err as Error).message}`));
+    },
+    quit: () => app.quit(),
+    openLogs: () => void shell.openPath(deskLog.dir).then((problem) => problem && log.warn(`opening the logs folder: ${problem}`)),
+    copyDiagnostics: () =>
+      clipboard.writeText(
+        diagnostics({
+          version: app.getVersion(),
+          versions: { electron: process.versions.electron, chrome: process.versions.chrome, node: process.versions.node },
+          platform: `${process.platform} ${process.arch}`,
+          state: desktop.state(),
+          dataDir,
+          logFile: deskLog.file,
+          recent: deskLog.recent(),
+          secrets: desktop.secrets(),
+        }),
+      ),
+  };
   // The tray and the application menu hold the same items; rebuilt only when one of them changes.
-  const items = (): MenuItemConstructorOptions[] => [
-    { label: 'Open LAN Scheduler', click: () => openWindow() },
-    {
-      label: 'Copy invite',
-      enabled: desktop.state().calendar !== null,
-      click: () => {
-        try {
-          clipboard.writeText(desktop.invite());
-        } catch (err) {
-          log.warn(`copying the invite: ${(err as Error).message}`);
-        }
-      },
-    },
-    { label: 'Change key…', enabled: desktop.state().calendar !== null, click: () => void changeKey() },
-    { type: 'separator' },
-    {
-      label: 'Keep hosting when the window is closed',
-      type: 'checkbox',
-      checked: settings.keepHostingWhenClosed,
-      click: (item) => {
-        settings = { ...settings, keepHostingWhenClosed: item.checked };
-        updateMenus();
-        saveSettings(dataDir, settings).catch((err) => log.error(`saving settings: ${(err as Error).message}`));
-      },
-    },
-    { type: 'separator' },
-    { label: 'Quit LAN Scheduler', click: () => app.quit() },
-  ];
-  const help: MenuItemConstructorOptions[] = [
-    { label: 'Open logs folder', click: () => void shell.openPath(deskLog.dir).then((problem) => problem && log.warn(`opening the logs folder: ${problem}`)) },
-    { label: 'Copy diagnostics', click: copyDiagnostics },
-  ];
   let shown = '';
   function updateMenus() {
-    const key = JSON.stringify([tray !== null, desktop.state().calendar !== null, settings.keepHostingWhenClosed]);
+    const state = { hasCalendar: desktop.state().calendar !== null, keepHostingWhenClosed: settings.keepHostingWhenClosed };
+    const key = JSON.stringify([tray !== null, state]);
     if (key === shown || quit.quitting() || !app.isReady()) return;
     shown = key;
-    tray?.setContextMenu(Menu.buildFromTemplate(items()));
+    const items = deskMenu(state, actions) as MenuItemConstructorOptions[];
+    tray?.setContextMenu(Menu.buildFromTemplate(items));
     Menu.setApplicationMenu(
       Menu.buildFromTemplate([
         ...(process.platform === 'darwin' ? [{ role: 'appMenu' } as const] : []),
-        { label: 'Calendar', submenu: items().slice(1) },
+        { label: 'Calendar', submenu: items.slice(1) },
         { role: 'editMenu' },
         { role: 'windowMenu' },
-        { role: 'help', submenu: help },
+        { role: 'help', submenu: helpMenu(actions) as MenuItemConstructorOptions[] },
       ]),
     );
   }
