@@ -25,6 +25,8 @@ describe('electron-builder.yml', () => {
     // "0.0.0" (the default) is the runtime that needs libfuse.so.2; 1.0.2 and 1.0.3 are the static one.
     expect(['1.0.2', '1.0.3']).toContain(config.toolsets?.appimage);
     expect(config.mac.target).toEqual([{ target: 'dmg', arch: ['x64', 'arm64'] }]);
+    // Ad-hoc unless a build names a real identity: with none, Apple silicon calls the app damaged.
+    expect(config.mac.identity).toBe('-');
     expect(config.mac.extendInfo.NSBonjourServices).toEqual(['_lansched._tcp']);
   });
 
