@@ -1,4 +1,3 @@
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { loadDesk, reachableHost, saveDesk, type DeskFile } from '../hostFiles.js';
 import type { Logger } from '../log.js';
@@ -7,6 +6,7 @@ import type { CalendarHint, KeyTrial } from '../peer/probe.js';
 import type { CalendarConfig, PeerRuntime, PeerRuntimeOptions, PeerState, RoleEvent } from '../peer/runtime.js';
 import { browserLink, formatDeskInvite, inviteText, parseDeskInvite } from '../trust/invite.js';
 import { joinKeyProblem, newCalendarId, newJoinKey } from '../trust/keys.js';
+import { hasNetwork, noticesOf, statusOf } from './deskState.js';
 import { IpcArgumentError, type DeskStatus, type DesktopState } from './ipc.js';
 import type { Lobby } from './lobby.js';
 import { desksOf } from '../peer/presence.js';
@@ -40,31 +40,11 @@ export interface DesktopOptions {
   handoverMs?: number;
 }
 
-/** A computer with no interface but loopback is offline, whatever its desk thinks. */
-export function hasNetwork(): boolean {
-  return Object.values(networkInterfaces()).some((list) => list?.some((a) => !a.internal));
-}
-
 type Mode =
   | { kind: 'none' }
   | { kind: 'lobby'; lobby: Lobby; off(): void }
   | { kind: 'peer'; peer: DeskPeer; off(): void };
 
-/** What a person should read about the desk's state, in words. */
-function noticesOf(s: PeerState): string[] {
-  const notices: string[] = [];
-  if (s.storage.state === 'disk-full') notices.push('This computer’s disk is full: changes made here are refused until space is freed. Everything saved so far is safe.');
-  else if (s.storage.state === 'failing') notices.push(`This desk cannot save changes: ${s.storage.message}`);
-  if (s.keyChanged) notices.push('The calendar’s key was changed while this desk was away. Leave, then join again with a new invite.');
-  if (s.clockSkewMs !== null && Math.abs(s.clockSkewMs) > 60_000) {
-    notices.push(`This desk’s clock is ${Math.round(Math.abs(s.clockSkewMs) / 60_000)} min ${s.clockSkewMs > 0 ? 'fast' : 'slow'}. Changes are stamped with the hosting desk’s time; set this computer’s clock.`);
-  }
-  if (s.lostEdits.length > 0) {
-    notices.push(`While this desk was away, ${s.lostEdits.length === 1 ? 'an event it changed was' : `${s.lostEdits.length} events it changed were`} deleted on other desks and not brought back: ${s.lostEdits.slice(0, 3).map((t) => `“${t}”`).join(', ')}${s.lostEdits.length > 3 ? '…' : ''}`);
-  }
-  for (const old of s.outdated) notices.push(`The desk at ${old.address} runs an older LAN Scheduler: update it to share this calendar.`);
-  return notices;
-}
 
 /**
  * The desktop app without Electron: the desk is either in the lobby (no calendar yet: the page
@@ -189,16 +169,8 @@ export function createDesktop(options: DesktopOptions) {
     await enterCalendar({ id: trial.found.id, name: trial.found.name || 'Office', joinKey, keyGen: trial.found.keyGen });
   };
 
-  const status = (): DeskStatus => {
-    if (mode.kind !== 'peer') return mode.kind === 'lobby' ? 'lobby' : 'starting';
-    const s = mode.peer.state();
-    if (leaving || s.role === 'leaving') return 'leaving';
-    if (!online()) return 'offline';
-    if (s.role === 'host') return 'hosting';
-    if (s.role === 'starting') return 'starting';
-    if (s.host && joinedHost === s.host.deskId) return 'connected';
-    return s.host && !hostLost ? 'connecting' : 'taking-over';
-  };
+  const status = (): DeskStatus =>
+    mode.kind === 'peer' ? statusOf(mode.peer.state(), { leaving, online: online(), joinedHost, hostLost }) : mode.kind === 'lobby' ? 'lobby' : 'starting';
 
   const desktop = {
     /** Opens the calendar this desk belongs to, or the lobby on first run. */
