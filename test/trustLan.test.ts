@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== undefined)('trust on a simulated LAN', () => {
       const spoofer = lan.exec(lan.peers[3]!.ns, process.execPath, [
         SPOOFER, '--port', String(DESK_PORT), '--cert', join(scratch, 'spoofer', 'desk-cert.pem'), '--key', join(scratch, 'spoofer', 'desk-key.pem'), '--out', log,
         '--announce', JSON.stringify([{ txt: { ...txt, id: a.deskId() } }, { txt: { ...txt, id: 'a'.repeat(32) } }, { txt: { ...txt, id: spoofCert.deskId } }]),
-        '--fakes', '300',
+        '--fakes', '1000',
       ]);
       await waitForOutput(spoofer, /spoofer announced/, 10_000, 'the spoofer to announce');
       // Writes with text only the office may read, then a failover and a hand-over, all while it lurks.
