@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createDesktop } from './desktop/desktop.js';
 import { Channel, isOwnFrame, type OpenTarget } from './desktop/ipc.js';
 import { fromOurPage, serveIpc } from './desktop/ipcServe.js';
+import { guardContents } from './desktop/windowGuards.js';
 import { startLobby } from './desktop/lobby.js';
 import { createDeskLog, diagnostics } from './desktop/logs.js';
 import { deskMenu, helpMenu, type MenuActions } from './desktop/menus.js';
@@ -132,21 +133,7 @@ async function run(kept: Settings) {
   const openOutside = (url: string) => {
     if (/^https?:\/\//i.test(url)) shell.openExternal(url).catch((err) => log.warn(`opening ${url}: ${(err as Error).message}`));
   };
-  app.on('web-contents-created', (_event, contents) => {
-    contents.setWindowOpenHandler(({ url }) => {
-      openOutside(url);
-      return { action: 'deny' };
-    });
-    contents.on('will-navigate', (event) => {
-      if (isOwnFrame(event.url, desktop.origin())) return;
-      event.preventDefault();
-      openOutside(event.url);
-    });
-    contents.on('will-redirect', (event) => {
-      if (!isOwnFrame(event.url, desktop.origin())) event.preventDefault();
-    });
-    contents.on('will-attach-webview', (event) => event.preventDefault());
-  });
+  app.on('web-contents-created', (_event, contents) => guardContents(contents, () => desktop.origin(), openOutside));
 
   // The window follows the desk from the start: a window opened early loads the page once there is one.
   const load = (target: BrowserWindow, origin: string) =>
