@@ -105,12 +105,19 @@ export function zoneClock(zone: string) {
     minute: 'numeric',
     second: 'numeric',
   });
+  // Offsets change on whole minutes: one answer per minute asked (Intl is the slow part of a plan).
+  const known = new Map<number, number>();
   /** The zone's offset from UTC at an instant, in ms. */
   const offsetAt = (instant: number) => {
-    const parts: Record<string, number> = {};
-    for (const p of format.formatToParts(new Date(instant))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-    const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-    return asUtc - Math.floor(instant / 1000) * 1000;
+    const minute = Math.floor(instant / 60_000);
+    let offset = known.get(minute);
+    if (offset === undefined) {
+      const parts: Record<string, number> = {};
+      for (const p of format.formatToParts(new Date(minute * 60_000))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+      offset = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - minute * 60_000;
+      known.set(minute, offset);
+    }
+    return offset;
   };
   return {
     offsetAt,
@@ -118,6 +125,8 @@ export function zoneClock(zone: string) {
       const asUtc = wallMs(wall);
       const before = offsetAt(asUtc - DAY_MS / 2);
       const after = offsetAt(asUtc + DAY_MS / 2);
+      // No change of offset within half a day either side: the usual case.
+      if (before === after) return asUtc - before;
       const fits = [before, after].map((o) => asUtc - o).filter((t) => offsetAt(t) === asUtc - t);
       return fits.length ? Math.min(...fits) : asUtc - before;
     },
@@ -139,9 +148,27 @@ interface Occurrence {
   end: Wall;
 }
 
+const PERIOD_MS: Partial<Record<string, number>> = { HOURLY: 3_600_000, DAILY: DAY_MS, WEEKLY: 7 * DAY_MS };
+
+/**
+ * How many whole periods of a series lie before `firstWall`, less one: the series may start that
+ * much later without changing an occurrence in the window (a desk plans every few seconds, and a
+ * daily series of ten years would otherwise be stepped through from its first day each time).
+ * Only where a period is fixed (hourly, daily, weekly) and, for a rule that counts, holds exactly
+ * one occurrence; the one period kept in hand takes a first occurrence that a BYxxx rule would not
+ * make (RFC 5545 counts DTSTART always) out of the window.
+ */
+function skippable(recur: ICAL.Recur, start: Wall, firstWall: number): number {
+  const period = PERIOD_MS[recur.freq ?? ''];
+  if (!period) return 0;
+  const k = Math.floor((firstWall - wallMs(start)) / (period * (recur.interval || 1))) - 1;
+  if (k <= 0 || (recur.count && Object.keys(recur.parts ?? {}).length > 0)) return 0;
+  return k;
+}
+
 /** The starts of a series from its first until `lastWall` (wall ms), on the wall clock. */
-function* seriesStarts(master: Rec, lastWall: number): Generator<Wall> {
-  const start = parseWall(master.start_date);
+function* seriesStarts(master: Rec, firstWall: number, lastWall: number): Generator<Wall> {
+  let start = parseWall(master.start_date);
   if (!start) return;
   let recur: ICAL.Recur;
   try {
@@ -154,6 +181,12 @@ function* seriesStarts(master: Rec, lastWall: number): Generator<Wall> {
   const end = String(master.end_date ?? '');
   const until = parseWall(end);
   if (!recur.count && until && !end.startsWith('9999')) recur.until = floating(until);
+  const skip = skippable(recur, start, firstWall);
+  if (skip > 0) {
+    if (recur.count && recur.count <= skip) return;
+    if (recur.count) recur.count -= skip;
+    start = wallOf(wallMs(start) + skip * PERIOD_MS[recur.freq!]! * (recur.interval || 1));
+  }
   const iterator = recur.iterator(floating(start));
   let steps = 0;
   for (let next = iterator.next(); next && steps < MAX_STEPS; next = iterator.next(), steps++) {
@@ -169,14 +202,22 @@ function occurrences(events: Rec[], firstWall: number, lastWall: number): Occurr
   // Every changed or deleted occurrence replaces the original, which the series then skips.
   const replaced = new Set<string>();
   for (const e of events) {
-    const original = parseWall(e.original_start);
-    if (e.recurring_event_id && original) replaced.add(`${e.recurring_event_id}|${wallMs(original)}`);
+    const original = e.recurring_event_id ? parseWall(e.original_start) : null;
+    if (original) replaced.add(`${e.recurring_event_id}|${wallMs(original)}`);
   }
   const within = (w: Wall) => wallMs(w) >= firstWall && wallMs(w) <= lastWall;
+  // Dates compare as text: most records are out of the window on their date alone (a day of margin
+  // either side for a date written with an offset).
+  const firstDate = wallText(wallOf(firstWall - DAY_MS)).slice(0, 10);
+  const lastDate = wallText(wallOf(lastWall + DAY_MS)).slice(0, 10);
   for (const e of events) {
+    const isSeries = typeof e.rrule === 'string' && e.rrule !== '' && !e.recurring_event_id;
+    if (!isSeries) {
+      const date = String(e.start_date ?? '').slice(0, 10);
+      if (date < firstDate || date > lastDate) continue;
+    }
     const start = parseWall(e.start_date);
     if (!start) continue;
-    const isSeries = typeof e.rrule === 'string' && e.rrule !== '' && !e.recurring_event_id;
     if (!isSeries) {
       const end = parseWall(e.end_date);
       if (e.deleted || !end || !within(start)) continue;
@@ -186,7 +227,7 @@ function occurrences(events: Rec[], firstWall: number, lastWall: number): Occurr
     const seriesEnd = parseWall(e.end_date);
     if (wallMs(start) > lastWall || (seriesEnd && wallMs(seriesEnd) < firstWall)) continue;
     const seconds = Math.max(0, Number(e.duration) || 0);
-    for (const at of seriesStarts(e, lastWall)) {
+    for (const at of seriesStarts(e, firstWall, lastWall)) {
       if (!within(at) || replaced.has(`${e.id}|${wallMs(at)}`)) continue;
       out.push({ record: e, seriesId: e.id, series: true, start: at, end: wallOf(wallMs(at) + seconds * 1000) });
     }
