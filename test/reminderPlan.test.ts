@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { planReminders, reminderText, zoneClock, type PlanInput } from '../main/desktop/reminderPlan.js';
 
@@ -109,6 +110,24 @@ describe('reminders', () => {
     // The moved occurrence is its own record, reminded by the series' choice.
     expect(movedDue).toMatchObject({ eventId: 'x2', series: false, text: 'Review (moved)', start: '2026-06-16 09:00' });
     expect(plan(input, times[0]!).due[0]).toMatchObject({ eventId: 's2', series: true, start: '2026-06-01 14:00' });
+  });
+
+  it('reminds of an old series as if stepped from its first day (rules that filter, count or skip weeks)', () => {
+    const rules = ['FREQ=DAILY;BYDAY=MO,WE', 'FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,FR', 'FREQ=DAILY;COUNT=1200', 'FREQ=DAILY;COUNT=1100', 'FREQ=HOURLY;INTERVAL=5', 'FREQ=DAILY;INTERVAL=3;BYMONTH=5,6'];
+    const from = at('2026-05-01T00:00:00Z');
+    for (const rrule of rules) {
+      // Started on a Sunday three years before: DTSTART matches none of the filtering rules.
+      const series = { id: 's', text: 'Old', start_date: '2023-04-30 09:00', end_date: '9999-02-01 00:00', rrule, duration: 600 };
+      const got = fireTimes({ events: [series], zone: 'UTC', choices: { s: 5 } }, from, 6).map((t) => new Date(t + 5 * 60_000).toISOString());
+      // The same occurrences, stepped by ical.js from the first.
+      const iterator = ICAL.Recur.fromString(rrule).iterator(ICAL.Time.fromData({ year: 2023, month: 4, day: 30, hour: 9, minute: 0, second: 0, isDate: false }));
+      const expected: string[] = [];
+      for (let next = iterator.next(); next && expected.length < 6; next = iterator.next()) {
+        const t = Date.UTC(next.year, next.month - 1, next.day, next.hour, next.minute);
+        if (t - 5 * 60_000 > from) expected.push(new Date(t).toISOString());
+      }
+      expect(got, rrule).toEqual(expected);
+    }
   });
 
   it('shows a reminder that came due while the desk was off, as long as its event has not ended', () => {
