@@ -156,7 +156,6 @@ export async function fanoutRun(host: BenchHost, rest: RestClient, key: string, 
   };
   try {
     if ((await host.clientCount()) !== o.sockets) throw new Error(`the host counts ${await host.clientCount()} clients, expected ${o.sockets}`);
-    await host.gc();
     const cpuBefore = await host.cpuUsage();
     const writesBefore = await host.writeCalls();
     run = o.intervalMs ? await paced(rest, pool, o, o.intervalMs) : await runMixed(rest, pool, o.ops, o.writers, o.tag);
@@ -209,18 +208,29 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
   }
 }
 
-/** Host RSS per idle subscribed socket: the host's RSS with `count` sockets open, less its RSS before they opened. */
+/**
+ * Host RSS per idle subscribed socket: the host's RSS with `count` sockets open, less its RSS
+ * before they opened, on a host that has not had that many before (`bytesPerSocket`). Two more
+ * rounds follow (`againBytesPerSocket`): memory freed by the first is reused, so they show what
+ * stays per socket, and how noisy RSS is.
+ */
 export async function idleSocketMemory(host: BenchHost, key: string, count: number, secure = false) {
-  const before = await host.rss();
-  const subscribers = await openSubscribers(host.port, key, count, () => undefined, secure);
-  try {
-    if ((await host.clientCount()) !== count) throw new Error(`the host counts ${await host.clientCount()} clients, expected ${count}`);
-    const after = await host.rss();
-    return { sockets: count, rssBeforeMiB: mib(before), rssAfterMiB: mib(after), bytesPerSocket: Math.round((after - before) / count) };
-  } finally {
-    await subscribers.close();
-    await waitUntil(async () => (await host.clientCount()) === 0, 30_000, 'the host to drop the sockets');
-  }
+  const once = async () => {
+    const before = await host.memory();
+    const subscribers = await openSubscribers(host.port, key, count, () => undefined, secure);
+    try {
+      if ((await host.clientCount()) !== count) throw new Error(`the host counts ${await host.clientCount()} clients, expected ${count}`);
+      const after = await host.memory();
+      const per = (k: 'rss' | 'heapUsed' | 'external') => Math.round((after[k] - before[k]) / count);
+      return { before: before.rss, perSocket: per('rss'), heapPerSocket: per('heapUsed') + per('external') };
+    } finally {
+      await subscribers.close();
+      await waitUntil(async () => (await host.clientCount()) === 0, 30_000, 'the host to drop the sockets');
+    }
+  };
+  const first = await once();
+  const again = [(await once()).perSocket, (await once()).perSocket];
+  return { sockets: count, rssBeforeMiB: mib(first.before), bytesPerSocket: first.perSocket, againBytesPerSocket: again, jsHeapBytesPerSocket: first.heapPerSocket };
 }
 
 export const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;

@@ -28,7 +28,7 @@ export interface BenchHostConfig {
   live?: Record<string, unknown>;
 }
 
-type Op = 'cpu' | 'clients' | 'gc' | 'rss' | 'close';
+type Op = 'cpu' | 'clients' | 'gc' | 'rss' | 'memory' | 'close';
 interface HostRequest {
   id: number;
   op: Op;
@@ -89,6 +89,11 @@ export async function serveBenchHost(args: string[]): Promise<void> {
       runGc();
       return process.memoryUsage().rss;
     },
+    memory: () => {
+      runGc();
+      runGc();
+      return process.memoryUsage();
+    },
     close: () => host.close(),
   };
   process.on('message', (m: HostRequest) => {
@@ -135,6 +140,8 @@ export interface BenchHost {
   gc(): Promise<void>;
   /** The child's resident memory in bytes, right after a full collection. */
   rss(): Promise<number>;
+  /** All of `process.memoryUsage()`, right after a full collection. */
+  memory(): Promise<NodeJS.MemoryUsage>;
   /** Closes the host (which saves the snapshot) and waits for the child to exit. */
   close(): Promise<void>;
   /** Last resort when the bench fails. */
@@ -190,6 +197,7 @@ export function spawnBenchHost(script: string, config: BenchHostConfig): Promise
         clientCount: async () => (await ask('clients')) as number,
         gc: async () => void (await ask('gc')),
         rss: async () => (await ask('rss')) as number,
+        memory: async () => (await ask('memory')) as NodeJS.MemoryUsage,
         close() {
           closing ??= (async () => {
             if (child.exitCode === null && child.signalCode === null) await ask('close');

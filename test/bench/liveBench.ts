@@ -54,7 +54,6 @@ async function stopHost(host: BenchHost) {
 }
 
 async function cpuOf(host: BenchHost, work: () => Promise<unknown>) {
-  await host.gc();
   const before = await host.cpuUsage();
   await work();
   const after = await host.cpuUsage();
