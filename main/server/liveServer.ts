@@ -172,7 +172,8 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   app.use(onError);
   // The Scheduler's writes skip Express when they can: see fastWrites.ts. The calendar apps' and
   // other extra routes never serve /events, so nothing mounted before the REST API is bypassed.
-  const fastWrites = createFastWrites({ auth, records, log, headers: PAGE_HEADERS, bodyBytes: limits.bodyBytes });
+  // Vary as compression() sets it on every JSON answer (a write's answer is never large enough to compress).
+  const fastWrites = createFastWrites({ auth, records, log, headers: { ...PAGE_HEADERS, Vary: 'Accept-Encoding' }, bodyBytes: limits.bodyBytes });
   const handler: RequestListener = (req, res) => {
     if (!fastWrites(req, res)) app(req, res);
   };
