@@ -3,7 +3,7 @@
  * with --serve) so its CPU time, write calls and memory are measured apart from the clients,
  * which run here. Progress goes to stderr; the result is one JSON line on stdout.
  *
- *   npm run bench [-- --runs 3] [--only rest,fanout,quiet,memory,tls,events50k,durable] [--window MS]
+ *   npm run bench [-- --runs 3] [--only rest,fanout,quiet,memory,tls,events50k,durable] [--window MS] [--quiet-sockets 500]
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -39,7 +39,12 @@ function parseArgs(argv: string[]) {
   const only = value('--only')?.split(',') ?? [...SECTIONS];
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new TypeError(`unknown section ${s}; known: ${SECTIONS.join(', ')}`);
   const window = value('--window');
-  return { runs: Number(value('--runs') ?? 3), only: new Set(only), live: window === undefined ? {} : { fanoutWindowMs: Number(window) } };
+  return {
+    runs: Number(value('--runs') ?? 3),
+    only: new Set(only),
+    live: window === undefined ? {} : { fanoutWindowMs: Number(window) },
+    quietSockets: Number(value('--quiet-sockets') ?? 500),
+  };
 }
 const args = parseArgs(process.argv.slice(2));
 
@@ -145,10 +150,11 @@ async function plainHostSections(root: string, result: Record<string, unknown>) 
       result.restWriteCallsPerOp = round(writesPerOp, 2);
     }
     if (args.only.has('quiet')) {
-      progress(`quiet host: 500 sockets, one write a second, ${QUIET_WRITES} writes`);
-      const quiet = await fanoutRun(ctx.host, ctx.rest, ctx.key, ctx.pool, { sockets: 500, ops: QUIET_WRITES, writers: 1, tag: 'quiet', intervalMs: 1000, timedSockets: 500 });
+      const sockets = args.quietSockets;
+      progress(`quiet host: ${sockets} sockets, one write a second, ${QUIET_WRITES} writes`);
+      const quiet = await fanoutRun(ctx.host, ctx.rest, ctx.key, ctx.pool, { sockets, ops: QUIET_WRITES, writers: 1, tag: 'quiet', intervalMs: 1000, timedSockets: sockets });
       result.quiet = {
-        sockets: 500,
+        sockets,
         writes: QUIET_WRITES,
         ...latencySummary(quiet.latencies),
         afterAnswer: latencySummary(quiet.afterAnswer),
