@@ -1,7 +1,8 @@
 // The Scheduler's writes without Express: what the fast path takes, what it leaves to Express, and
 // that both answer alike (status, body, headers) over the real live server.
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,17 @@ describe('which requests the fast path takes', () => {
     expect(JSON.parse(empty.text)).toEqual({ action: 'error', message: expect.stringMatching(/is required/) });
     expect(store.revision()).toBe(0);
     expect(announced).toEqual([]);
+  });
+
+  it('drops a request whose body is cut short, changes nothing, and goes on', async () => {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(`POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nRemote-Token: ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"text":`);
+    socket.destroy();
+    await once(socket, 'close');
+    const next = await send(port, 'POST', '/events', { body: JSON.stringify(anEvent()), headers: json });
+    expect(next.status).toBe(200);
+    expect(store.revision()).toBe(1);
   });
 
   it('leaves everything else to Express', async () => {
