@@ -101,6 +101,16 @@ describe('reminders in a browser', () => {
     await expect.poll(async () => [...(await shown(a.page)), ...(await shown(second))].map((s) => s.title), WAIT).toEqual(['Later']);
   });
 
+  it('keeps the choice made while creating an event under the id the host gives it', async () => {
+    const a = await colleague();
+    await a.page.evaluate((start) => scheduler.addEventNow({ start_date: new Date(start), end_date: new Date(start + 30 * 60_000), text: 'Brand new' }), soon());
+    await a.page.selectOption('.reminder-choice', '15', { timeout: 5000 });
+    await a.page.click('.dhx_save_btn_set', { timeout: 5000 });
+    await expect.poll(() => suite.host.store.list('events').find((e) => e.text === 'Brand new')?.id, WAIT).toBeTruthy();
+    const id = suite.host.store.list('events').find((e) => e.text === 'Brand new')!.id;
+    await expect.poll(() => a.page.evaluate(() => JSON.parse(localStorage.getItem('lan-scheduler.reminders') ?? '{}')), WAIT).toEqual({ [id]: 15 });
+  });
+
   it('sets a calendar’s default for everyone in the Reminders dialog; a colleague who chose nothing is reminded', async () => {
     const a = await colleague();
     await suite.host.call('POST', '/calendars', { name: 'Room A', color: '#16a34a' });
