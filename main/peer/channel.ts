@@ -43,6 +43,11 @@ export interface Channel {
   clockOffset(): number | null;
   /** Called after each pong, when the offset may have moved. */
   onClock(listener: () => void): () => void;
+  /**
+   * Resolves once the first pong has come (true), or after `timeoutMs` or a close (false). A
+   * follower waits for it before it stamps or checks anything against the host's time.
+   */
+  clockKnown(timeoutMs: number): Promise<boolean>;
   /** Bytes waiting to be sent. */
   buffered(): number;
   close(why?: string): void;
@@ -177,6 +182,8 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
     if (Date.now() - lastHeard > options.lossMs) return finish('silent');
     if (options.pings) send({ t: 'ping', s: Date.now() });
   }, options.heartbeatMs);
+  // The first ping at once: the host's time is needed before the first change is stamped or checked.
+  if (options.pings) send({ t: 'ping', s: Date.now() });
 
   const channel: Channel = {
     peer,
@@ -210,6 +217,21 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
     onClock(listener) {
       clockListeners.add(listener);
       return () => void clockListeners.delete(listener);
+    },
+    clockKnown(timeoutMs) {
+      if (samples.length > 0) return Promise.resolve(true);
+      if (closed) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        const done = (known: boolean) => {
+          clearTimeout(timer);
+          offClock();
+          offClose();
+          resolve(known);
+        };
+        const timer = setTimeout(() => done(false), timeoutMs);
+        const offClock = channel.onClock(() => done(true));
+        const offClose = channel.onClose(() => done(false));
+      });
     },
     clockOffset() {
       if (samples.length === 0) return null;

@@ -125,6 +125,9 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
   });
 
   try {
+    // Until the host's time is known, this desk would stamp with its own clock (which may be
+    // minutes off, and a stamp is never taken back) and refuse the host's changes as "ahead".
+    if (!(await channel.clockKnown(timing.handshakeMs))) log.warn(`the host's clock did not answer within ${timing.handshakeMs} ms: joining on this desk's own time`);
     const answer = (await channel.call('follow', {}, timing.handshakeMs)) as { revision: number };
     const pull = async (take: (changes: unknown, revision: number) => Promise<unknown>) => {
       for (let from: number | null = 0; from !== null; ) {

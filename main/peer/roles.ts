@@ -46,6 +46,8 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
   let hosting: Hosting | null = null;
   let following: Following | null = null;
   let joining: DeskInfo | null = null;
+  /** The channel of a join under way: the host's clock is read from it before the join is done. */
+  let joiningChannel: Channel | null = null;
   let lastDesks: ListedDesk[] = [];
   let unsent: Change[] = [];
   let closing = false;
@@ -73,6 +75,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
     if (!handedOver) following?.close('taking over');
     following = null;
     joining = null;
+    joiningChannel = null;
     hosting = startHosting(ctx, {
       otherHost: (channel, host) => void serial('meeting another host', () => meetHost(channel, host)),
       requestRekey: () => hooks.changeKey(),
@@ -96,6 +99,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
 
   const join = async (channel: Channel): Promise<boolean> => {
     joining = channel.peer;
+    joiningChannel = channel;
     if (role !== 'starting') set('peer');
     try {
       const f = await follow(ctx, channel, {
@@ -110,6 +114,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
       });
       following = f;
       joining = null;
+      joiningChannel = null;
       f.channel.onClock(hooks.clock);
       hooks.inSync();
       set('peer');
@@ -119,6 +124,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
     } catch (err) {
       log.warn(`could not join desk ${channel.peer.deskId.slice(0, 8)}: ${(err as Error).message}`);
       joining = null;
+      joiningChannel = null;
       return false;
     }
   };
@@ -206,6 +212,8 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
     host: (): DeskInfo | null => following?.channel.peer ?? joining,
     hosting: () => hosting,
     following: () => following,
+    /** The host's clock minus this desk's, while following or joining (null when this desk hosts or is alone). */
+    clockOffset: (): number | null => (following?.channel ?? joiningChannel)?.clockOffset() ?? null,
     /** The calendar's desks as this desk knows them now. */
     desks: (): ListedDesk[] => hosting?.desks() ?? following?.desks() ?? lastDesks,
     start: () => serial('finding the host', () => find()),

@@ -79,7 +79,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   };
   const me: LinkIdentity = { cert: certificate, calendar: () => ({ id: calendar.id, deskSecret: secrets.deskSecret, keyGen: calendar.keyGen }), info };
   function offset(): number {
-    return roles?.following()?.channel.clockOffset() ?? 0;
+    return roles?.clockOffset() ?? 0;
   }
 
   const { connect, refused, trusted } = createConnector({
@@ -211,7 +211,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       const listed = active.desks();
       const others = new Map<string, string>();
       for (const h of discovery.hints()) if (h.calendarId !== calendar.id) others.set(h.calendarId, h.calendarName);
-      const offsetMs = active.following()?.channel.clockOffset() ?? null;
+      const offsetMs = active.clockOffset();
       return {
         role: active.role(),
         deskId,
