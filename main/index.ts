@@ -34,6 +34,7 @@ import { consoleLogger } from './log.js';
 import { createDiscovery } from './peer/discovery.js';
 import { findCalendarByKey } from './peer/probe.js';
 import { startPeer } from './peer/runtime.js';
+import { writeBackup } from './store/backup.js';
 import { loadOrCreateDeskCertificate } from './trust/certificate.js';
 
 // Built to dist/main/index.js: the page, the preload and the icons are found from there.
@@ -258,6 +259,21 @@ async function run(kept: Settings) {
     }
   }
 
+  /** One file with every record and deletion, consistent while colleagues go on writing (restore: README, "Your data"). */
+  async function exportBackup() {
+    const calendar = desktop.calendarStore();
+    if (!calendar) return;
+    const day = new Date().toISOString().slice(0, 10);
+    const { canceled, filePath } = await dialog.showSaveDialog({ title: 'Export backup', defaultPath: join(app.getPath('documents'), `lan-scheduler-${day}.backup`) });
+    if (canceled || !filePath) return;
+    try {
+      const info = await writeBackup(calendar.store, filePath);
+      await dialog.showMessageBox({ type: 'info', message: 'The backup is saved.', detail: `${info.records.toLocaleString()} records and deletions in ${filePath}. A new calendar folder is started from it with the host's --restore (README, “Your data”).` });
+    } catch (err) {
+      dialog.showErrorBox('The backup was not saved', (err as Error).message);
+    }
+  }
+
   const actions: MenuActions = {
     open: () => openWindow(),
     copyInvite() {
@@ -268,6 +284,7 @@ async function run(kept: Settings) {
       }
     },
     changeKey: () => void changeKey(),
+    exportBackup: () => void exportBackup(),
     keepHosting(checked) {
       settings = { ...settings, keepHostingWhenClosed: checked };
       updateMenus();

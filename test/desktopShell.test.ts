@@ -80,7 +80,7 @@ describe.skipIf(unavailable !== undefined)('the desktop app with a stand-in Elec
 
   const elapsed = (from: Report, to: Report) => to.at - from.at;
 
-  it('starts cold on the first-run screen; creating a calendar shows it, hosting; logs and diagnostics hold no secret', async () => {
+  it('starts cold on the first-run screen; creating a calendar shows it, hosting; logs and diagnostics hold no secret; a backup exports from the menu', async () => {
     const app = await start(0);
     await waitFor(app, '#first-run:not([hidden])');
     await app.page('screenshot', { path: join(ARTIFACTS, 'shell-first-run.png') });
@@ -112,6 +112,15 @@ describe.skipIf(unavailable !== undefined)('the desktop app with a stand-in Elec
       expect(diagnostics).not.toContain(secret);
       expect(log).not.toContain(secret);
     }
+
+    // Calendar → Export backup…: a save dialog, then one file a new desk can be started from.
+    const backup = join(app.appData, 'office.backup');
+    await app.command('saveAs', { path: backup });
+    await app.command('menu', { where: 'tray', path: ['Export backup…'] });
+    expect(await app.next('save-dialog')).toMatchObject({ defaultPath: expect.stringMatching(/lan-scheduler-\d{4}-\d{2}-\d{2}\.backup$/) });
+    expect(await app.next('message-box', (r) => r.message === 'The backup is saved.')).toMatchObject({ detail: expect.stringContaining(backup) });
+    const [header] = (await readFile(backup, 'utf8')).split('\n');
+    expect(JSON.parse(header!)).toMatchObject({ format: 'lan-scheduler-backup' });
   });
 
   it('a second start during the cold start gives one window, with the page', async () => {

@@ -14,6 +14,7 @@ export interface MenuActions {
   open(): void;
   copyInvite(): void;
   changeKey(): void;
+  exportBackup(): void;
   keepHosting(checked: boolean): void;
   quit(): void;
   openLogs(): void;
@@ -31,6 +32,7 @@ export function deskMenu(state: MenuState, act: MenuActions): MenuItem[] {
     { label: 'Open LAN Scheduler', click: () => act.open() },
     { label: 'Copy invite', enabled: state.hasCalendar, click: () => act.copyInvite() },
     { label: 'Change key…', enabled: state.hasCalendar, click: () => act.changeKey() },
+    { label: 'Export backup…', enabled: state.hasCalendar, click: () => act.exportBackup() },
     { type: 'separator' },
     { label: 'Keep hosting when the window is closed', type: 'checkbox', checked: state.keepHostingWhenClosed, click: (item) => act.keepHosting(item.checked) },
     { type: 'separator' },

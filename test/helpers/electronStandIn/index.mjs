@@ -26,7 +26,7 @@ class App extends EventEmitter {
     this.name = 'Electron';
     const appData = process.env.STANDIN_APPDATA;
     if (!appData) throw new Error('the stand-in needs STANDIN_APPDATA');
-    this.paths = { appData, home: appData, temp: join(appData, 'tmp'), userData: join(appData, 'Electron') };
+    this.paths = { appData, home: appData, documents: join(appData, 'Documents'), temp: join(appData, 'tmp'), userData: join(appData, 'Electron') };
     this.readyPromise = new Promise((resolve) => (this.resolveReady = resolve));
     this.mail = [];
   }
@@ -226,8 +226,16 @@ export const clipboard = {
 };
 export const dialog = {
   showErrorBox(title, content) { report('error-box', { title, content }); },
+  /** Answers with the path the test set (command save-as), or as if cancelled. */
+  async showSaveDialog(...args) {
+    const options = args.at(-1);
+    report('save-dialog', { title: options.title, defaultPath: options.defaultPath });
+    const filePath = state.saveAs;
+    state.saveAs = null;
+    return filePath ? { canceled: false, filePath } : { canceled: true, filePath: '' };
+  },
   async showMessageBox(options) {
-    report('message-box', { message: options.message });
+    report('message-box', { message: options.message, detail: options.detail });
     return { response: options.cancelId ?? 0, checkboxChecked: false };
   },
 };
@@ -238,7 +246,7 @@ export const session = {
   },
 };
 
-const state = { trays: [], appMenu: null, notifications: [], clipboard: '', permissionRequest: null, permissionCheck: null };
+const state = { trays: [], appMenu: null, notifications: [], clipboard: '', permissionRequest: null, permissionCheck: null, saveAs: null };
 
 /** A menu item by its labels, e.g. ['Help', 'Copy diagnostics'] in the application menu. */
 function findItem(menu, path) {
@@ -279,6 +287,11 @@ control = openControl({
     n.emit('click', preventable());
   },
   clipboard: () => state.clipboard,
+  /** The path the next save dialog answers with. */
+  saveAs({ path }) {
+    state.saveAs = path;
+    return null;
+  },
   windows: () => windows.windows.map((w) => ({ id: w.id, url: w.webContents.getURL(), visible: w.visible, destroyed: w.destroyed })),
   permissions: () => {
     let asked = null;
