@@ -1,7 +1,9 @@
 import fc from 'fast-check';
+import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { mapEvent, parseCalendars, resolveZones } from '../main/dav/fromIcal.js';
 import { calendarText, type Resource } from '../main/dav/toIcal.js';
+import { intoZone, recordFromTime } from '../main/dav/wallClock.js';
 import { canonicalZone, ianaForTzid, icalZone } from '../main/dav/zones.js';
 import { events } from '../main/server/entities.js';
 import { validateRecord } from '../main/server/validate.js';
@@ -77,6 +79,22 @@ describe('records and iCalendar, through the calendar zone', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('an instant is read into the zone by its rules, also in the hours after a change (ical.js issue #847) and in the hour that comes twice', () => {
+    const sydney = icalZone('Australia/Sydney');
+    const at = (utc: string) => recordFromTime(intoZone(ICAL.Time.fromDateTimeString(utc), sydney));
+    // Summer time ended at 03:00 on 4 April 2021: 02:00-03:00 came twice, then +10.
+    expect(at('2021-04-03T20:00:00Z')).toBe('2021-04-04 06:00');
+    expect(at('2021-04-03T15:30:00Z')).toBe('2021-04-04 02:30');
+    expect(at('2021-04-03T16:30:00Z')).toBe('2021-04-04 02:30');
+    expect(at('2021-04-03T14:30:00Z')).toBe('2021-04-04 01:30');
+    // And began at 02:00 on 3 October 2021 (+11).
+    expect(at('2021-10-02T16:00:00Z')).toBe('2021-10-03 03:00');
+    expect(at('2021-10-02T12:00:00Z')).toBe('2021-10-02 22:00');
+    // The series fast-check found: it ends at 06:00 on the day the clocks went back, and still does.
+    const master = stored({ text: 'Series', start_date: '2021-02-27 06:00', end_date: '2022-04-03 06:00', rrule: 'FREQ=DAILY', duration: 1800 }, 'm1');
+    expect(roundTrip({ master, exceptions: [] }, 'Australia/Sydney').master).toMatchObject({ start_date: '2021-02-27 06:00', end_date: '2022-04-03 06:00' });
   });
 
   it('a weekly series that crosses a DST change keeps its wall-clock time on both sides, in the zone every TZID names', () => {

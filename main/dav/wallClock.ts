@@ -20,7 +20,7 @@ export function timeFromRecord(value: unknown, zone: ICAL.Timezone): ICAL.Time {
   }
   const instant = new Date(text);
   if (Number.isNaN(instant.getTime())) throw new TypeError(`not a date: ${text.slice(0, 40)}`);
-  return ICAL.Time.fromJSDate(instant, true).convertToZone(zone);
+  return instantInZone(instant.getTime() / 1000, zone);
 }
 
 /** The wall-clock string a record holds for a time already in the calendar's zone. */
@@ -39,7 +39,38 @@ export function intoZone(time: ICAL.Time, zone: ICAL.Timezone): ICAL.Time {
     copy.zone = zone;
     return copy;
   }
-  return time.convertToZone(zone);
+  return instantInZone(time.toUnixTime(), zone);
+}
+
+const formats = new Map<string, Intl.DateTimeFormat | null>();
+
+/**
+ * The wall clock in `zone` at an instant (seconds since 1970). Not ical.js's convertToZone: going
+ * from UTC into a zone, it looks the offset up as if the UTC time were local (ical.js issue #847),
+ * so for the hours after a change it is off by the change (Sydney, 4 April 2021, 06:00 became
+ * 07:00). The zone's IANA rules through Intl (the tz database the runtime carries) say it right;
+ * a zone Intl does not know keeps ical.js's answer.
+ */
+export function instantInZone(seconds: number, zone: ICAL.Timezone): ICAL.Time {
+  const tzid = zone === ICAL.Timezone.utcTimezone ? 'Etc/UTC' : zone.tzid;
+  let format = formats.get(tzid);
+  if (format === undefined) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', { timeZone: tzid, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    } catch {
+      format = null;
+    }
+    formats.set(tzid, format);
+  }
+  if (!format) {
+    const utc = new ICAL.Time({ year: 1970, month: 1, day: 1, isDate: false }, ICAL.Timezone.utcTimezone);
+    utc.fromUnixTime(seconds);
+    return utc.convertToZone(zone);
+  }
+  const whole = Math.floor(seconds);
+  const part: Record<string, number> = {};
+  for (const p of format.formatToParts(whole * 1000)) if (p.type !== 'literal') part[p.type] = Number(p.value);
+  return new ICAL.Time({ year: part.year!, month: part.month!, day: part.day!, hour: part.hour!, minute: part.minute!, second: part.second!, isDate: false }, zone);
 }
 
 export function isFloating(time: ICAL.Time): boolean {
