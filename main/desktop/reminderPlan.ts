@@ -7,8 +7,11 @@
 import ICAL from 'ical.js';
 import { unescapeHtml } from '../server/validate.js';
 import { choiceLabel, isChoice, REMIND_MINUTES, type Choice } from './ipc.js';
+import { DAY_MS, parseWall, wallMs, wallOf, wallText, zoneClock, type Wall, type ZoneClock } from './wallClock.js';
 
 export { REMIND_MINUTES, isChoice, choiceLabel, type Choice };
+// Kept exported from here, where the planner's users and its tests have always found it.
+export { zoneClock, type ZoneClock };
 
 
 type Rec = { id: string } & Record<string, unknown>;
@@ -59,81 +62,8 @@ export interface Plan {
   next: number | null;
 }
 
-const DAY_MS = 86_400_000;
 /** No series is stepped through further than this from its start (an hourly series over years). */
 const MAX_STEPS = 20_000;
-const WALL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?/;
-
-interface Wall {
-  y: number;
-  mo: number;
-  d: number;
-  h: number;
-  mi: number;
-  s: number;
-}
-
-function parseWall(value: unknown): Wall | null {
-  const m = WALL.exec(String(value ?? ''));
-  if (!m) return null;
-  const [y, mo, d, h = '0', mi = '0', s = '0'] = m.slice(1).map((p) => p ?? '0');
-  return { y: +y!, mo: +mo!, d: +d!, h: +h, mi: +mi, s: +s };
-}
-
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-const wallText = (w: Wall) => `${pad(w.y, 4)}-${pad(w.mo)}-${pad(w.d)} ${pad(w.h)}:${pad(w.mi)}${w.s ? `:${pad(w.s)}` : ''}`;
-/** A wall clock as if it were UTC: for wall arithmetic and comparisons only. */
-const wallMs = (w: Wall) => Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
-const wallOf = (ms: number): Wall => {
-  const t = new Date(ms);
-  return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes(), s: t.getUTCSeconds() };
-};
-
-/**
- * Places wall-clock times of one zone in time. A time that does not exist (the hour skipped in
- * spring) is read with the offset from before the change, a time that exists twice (autumn) as
- * the first of the two: what RFC 5545 asks of calendar apps.
- */
-export function zoneClock(zone: string) {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
-  // Offsets change on whole minutes: one answer per minute asked (Intl is the slow part of a plan).
-  const known = new Map<number, number>();
-  /** The zone's offset from UTC at an instant, in ms. */
-  const offsetAt = (instant: number) => {
-    const minute = Math.floor(instant / 60_000);
-    let offset = known.get(minute);
-    if (offset === undefined) {
-      const parts: Record<string, number> = {};
-      for (const p of format.formatToParts(new Date(minute * 60_000))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-      offset = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - minute * 60_000;
-      known.set(minute, offset);
-    }
-    return offset;
-  };
-  return {
-    offsetAt,
-    instant(wall: Wall): number {
-      const asUtc = wallMs(wall);
-      const before = offsetAt(asUtc - DAY_MS / 2);
-      const after = offsetAt(asUtc + DAY_MS / 2);
-      // No change of offset within half a day either side: the usual case.
-      if (before === after) return asUtc - before;
-      const fits = [before, after].map((o) => asUtc - o).filter((t) => offsetAt(t) === asUtc - t);
-      return fits.length ? Math.min(...fits) : asUtc - before;
-    },
-  };
-}
-
-export type ZoneClock = ReturnType<typeof zoneClock>;
 
 const floating = (w: Wall) => ICAL.Time.fromData({ year: w.y, month: w.mo, day: w.d, hour: w.h, minute: w.mi, second: w.s, isDate: false });
 const fromIcal = (t: ICAL.Time): Wall => ({ y: t.year, mo: t.month, d: t.day, h: t.hour, mi: t.minute, s: t.second });
