@@ -1,22 +1,18 @@
-import { join } from 'node:path';
 import { loadDesk, reachableHost, saveDesk, type DeskFile } from '../hostFiles.js';
 import type { Logger } from '../log.js';
 import type { Target } from '../peer/context.js';
 import type { CalendarHint, KeyTrial } from '../peer/probe.js';
-import type { CalendarConfig, PeerRuntime, PeerRuntimeOptions, PeerState, RoleEvent } from '../peer/runtime.js';
-import { browserLink, formatDeskInvite, inviteText, parseDeskInvite } from '../trust/invite.js';
-import { joinKeyProblem, newCalendarId, newJoinKey } from '../trust/keys.js';
+import type { CalendarConfig, PeerRuntimeOptions, RoleEvent } from '../peer/runtime.js';
+import { browserLink, formatDeskInvite, inviteText } from '../trust/invite.js';
+import { newCalendarId, newJoinKey } from '../trust/keys.js';
+import { calendarDir, startDeskPeer, type DeskPeer } from './deskPeer.js';
 import { hasNetwork, noticesOf, statusOf } from './deskState.js';
 import { IpcArgumentError, type DeskStatus, type DesktopState } from './ipc.js';
+import { calendarForKey, isDeskInvite, pastedInvite } from './joining.js';
 import type { Lobby } from './lobby.js';
 import { desksOf } from '../peer/presence.js';
 
-/** The parts of a peer runtime the desktop uses, so that a test can pass a stand-in. */
-export type DeskPeer = Pick<PeerRuntime, 'deskId' | 'port' | 'state' | 'onState' | 'close' | 'calendar' | 'browserToken' | 'inviteTargets' | 'changeKey'> & {
-  certificate: Pick<PeerRuntime['certificate'], 'fingerprint'>;
-  /** The desk's store, read by this desk's reminders (stand-ins may have none). */
-  store?: PeerRuntime['store'];
-};
+export type { DeskPeer };
 
 export interface DesktopOptions {
   /** Where desk.json, this desk's key and certificate, and one folder per calendar live (inside Electron's userData). */
@@ -44,7 +40,6 @@ type Mode =
   | { kind: 'none' }
   | { kind: 'lobby'; lobby: Lobby; off(): void }
   | { kind: 'peer'; peer: DeskPeer; off(): void };
-
 
 /**
  * The desktop app without Electron: the desk is either in the lobby (no calendar yet: the page
@@ -105,37 +100,23 @@ export function createDesktop(options: DesktopOptions) {
   };
 
   /** Starts the desk on `calendar` while the current mode still runs, so a failure changes nothing. */
-  const startCalendar = async (calendar: CalendarConfig, invite?: Target[]) => {
-    const base: PeerRuntimeOptions = {
-      // One folder per calendar: a desk that leaves one and joins another must not hand the
-      // first calendar's events to the second one's host.
-      dataDir: join(dataDir, 'calendars', calendar.id),
-      identityDir: dataDir,
-      calendar,
-      deskName: person,
-      port,
-      bind: options.bind ?? '0.0.0.0',
-      log,
-      pageDir: options.pageDir,
-      onRole,
-      invite,
-      ...(options.handoverMs !== undefined && { timing: { handoverMs: options.handoverMs } }),
-      // A key change saves the new key where the desk keeps it, and the window reloads with the new token.
-      saveCalendar: async (next) => {
-        await saveCalendar(next);
-        setImmediate(reload);
-      },
-    };
+  const startCalendar = (calendar: CalendarConfig, invite?: Target[]) => {
     joinedHost = null;
     hostLost = false;
-    try {
-      return await options.startPeer(base);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
-      // Desks find each other's ports over mDNS and in invites; only the firewall rule wants 3210.
-      log.warn(`port ${port} or ${port + 1} is in use; listening on others`);
-      return options.startPeer({ ...base, port: 0 });
-    }
+    return startDeskPeer(
+      {
+        ...options,
+        port,
+        onRole,
+        // A key change saves the new key where the desk keeps it, and the window reloads with the new token.
+        saveCalendar: async (next) => {
+          await saveCalendar(next);
+          setImmediate(reload);
+        },
+      },
+      calendar,
+      invite,
+    );
   };
 
   const enterCalendar = async (calendar: CalendarConfig, invite?: Target[]) => {
@@ -154,20 +135,9 @@ export function createDesktop(options: DesktopOptions) {
     return mode.lobby;
   };
 
-  /** Joins the calendar `joinKey` opens among `hints`; `calendarId` when the person picked one. */
-  const joinWithKey = async (lobby: Lobby, joinKey: string, calendarId?: string) => {
-    const problem = joinKeyProblem(joinKey);
-    if (problem) throw new IpcArgumentError(`That is not a calendar key: ${problem}.`);
-    const trial = await options.tryKey(joinKey, lobby.hints(calendarId));
-    if (!trial.found) {
-      throw new IpcArgumentError(
-        calendarId
-          ? `That key does not open this calendar (${trial.why}). Check it with the colleague who invited you.`
-          : `${trial.why[0]!.toUpperCase()}${trial.why.slice(1)}. If this network hides other computers, paste the whole invite instead of the key.`,
-      );
-    }
-    await enterCalendar({ id: trial.found.id, name: trial.found.name || 'Office', joinKey, keyGen: trial.found.keyGen });
-  };
+  /** Joins the calendar `joinKey` opens among the lobby's hints; `calendarId` when the person picked one. */
+  const joinWithKey = async (lobby: Lobby, joinKey: string, calendarId?: string) =>
+    enterCalendar(await calendarForKey(options.tryKey, lobby, joinKey, calendarId));
 
   const status = (): DeskStatus =>
     mode.kind === 'peer' ? statusOf(mode.peer.state(), { leaving, online: online(), joinedHost, hostLost }) : mode.kind === 'lobby' ? 'lobby' : 'starting';
@@ -222,7 +192,7 @@ export function createDesktop(options: DesktopOptions) {
     /** The calendar this desk is in and its store (null in the lobby, or with a stand-in runtime). */
     calendarStore() {
       if (mode.kind !== 'peer' || !mode.peer.store) return null;
-      return { calendarId: mode.peer.calendar().id, dir: join(dataDir, 'calendars', mode.peer.calendar().id), store: mode.peer.store };
+      return { calendarId: mode.peer.calendar().id, dir: calendarDir(dataDir, mode.peer.calendar().id), store: mode.peer.store };
     },
 
     /** What must never reach a log or the diagnostics: the key and the browser token. */
@@ -257,13 +227,8 @@ export function createDesktop(options: DesktopOptions) {
     joinInvite: (text: string) =>
       serial(async () => {
         const lobby = inLobby();
-        if (/lansched:\/\/join\?/.test(text)) {
-          let invite;
-          try {
-            invite = parseDeskInvite(text);
-          } catch (err) {
-            throw new IpcArgumentError((err as Error).message);
-          }
+        if (isDeskInvite(text)) {
+          const invite = pastedInvite(text);
           await enterCalendar(invite.calendar, invite.desks);
         } else {
           await joinWithKey(lobby, text.trim());
