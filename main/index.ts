@@ -1,6 +1,7 @@
 // The Electron composition root: the only main-process file that imports `electron`. It picks
-// the real adapters (mDNS, the peer runtime, the clipboard, notifications), owns the window, the
-// tray and the menus, and hands everything else to plain Node under main/desktop/.
+// the real adapters (mDNS and the peer runtime through createRealDesktop; the clipboard, dialogs,
+// notifications), owns the window, the tray and the menus, and hands everything else to plain
+// Node under main/desktop/. run() goes through the phases below, each a function of its own.
 import {
   app,
   BrowserWindow,
@@ -16,26 +17,24 @@ import {
   Tray,
   type MenuItemConstructorOptions,
 } from 'electron';
-import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDesktop } from './desktop/desktop.js';
+import { applicationMenu } from './desktop/appMenu.js';
+import { createDeskDialogs, type DeskDialogs } from './desktop/deskDialogs.js';
+import { deskIpcHandlers } from './desktop/deskIpc.js';
+import type { Desktop } from './desktop/desktop.js';
 import { Channel, isOwnFrame, type OpenTarget } from './desktop/ipc.js';
 import { fromOurPage, serveIpc } from './desktop/ipcServe.js';
 import { guardContents } from './desktop/windowGuards.js';
-import { startLobby } from './desktop/lobby.js';
+import { deskWindowOptions } from './desktop/windowOptions.js';
 import { createDeskLog, diagnostics } from './desktop/logs.js';
 import { deskMenu, helpMenu, type MenuActions } from './desktop/menus.js';
-import { createQuitSequence, HANDOVER_MS } from './desktop/quitting.js';
-import { reminderText, type Reminder } from './desktop/reminderPlan.js';
-import { startDeskReminders } from './desktop/reminders.js';
+import { createQuitSequence, type QuitSequence } from './desktop/quitting.js';
+import { createRealDesktop } from './desktop/realDesktop.js';
+import { createReminderNotices } from './desktop/reminderNotices.js';
+import { startDeskReminders, type DeskReminders } from './desktop/reminders.js';
 import { loadSettings, saveSettings, type Settings } from './desktop/settings.js';
 import { consoleLogger } from './log.js';
-import { createDiscovery } from './peer/discovery.js';
-import { findCalendarByKey } from './peer/probe.js';
-import { startPeer } from './peer/runtime.js';
-import { writeBackup } from './store/backup.js';
-import { loadOrCreateDeskCertificate } from './trust/certificate.js';
 
 // Built to dist/main/index.js: the page, the preload and the icons are found from there.
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -76,57 +75,94 @@ function dataDirOf(): string {
   return join(app.getPath('userData'), 'data');
 }
 
-/** The name this desk shows as to colleagues: the user's login name, else the computer's. */
-function person(): string {
-  try {
-    return userInfo().username || hostname();
-  } catch {
-    return hostname();
-  }
+/** What the phases below share: the desk and its helpers, and what is on screen now. */
+interface DeskShell {
+  dataDir: string;
+  desktop: Desktop;
+  reminders: DeskReminders;
+  quit: QuitSequence;
+  dialogs: DeskDialogs;
+  settings: Settings;
+  win: BrowserWindow | null;
+  tray: Tray | null;
+  /** An event a notification asked to open, until the page has taken it. */
+  pendingOpen: OpenTarget | null;
+  /** What the menus were last built from: they are rebuilt only when it changes. */
+  menusShown: string;
 }
 
 async function run(kept: Settings) {
-  const dataDir = dataDirOf();
-  let settings = kept;
-  const desktop = createDesktop({
-    dataDir,
-    pageDir: PAGE_DIR,
-    log,
-    person: person(),
-    startPeer,
-    // Well inside the quit limits: a successor that cannot take over by then takes over as after a crash.
-    handoverMs: HANDOVER_MS,
-    // The lobby only browses: it lists calendars on the LAN and announces nothing.
-    startLobby: () => startLobby({ pageDir: PAGE_DIR, log, browse: () => createDiscovery({ port: 0, log }) }),
-    tryKey: async (joinKey, hints) => findCalendarByKey({ cert: await loadOrCreateDeskCertificate(dataDir, log), joinKey, hints, log, name: person() }),
-  });
-  secretsNow = () => desktop.secrets();
-  const reminders = startDeskReminders({ current: () => desktop.calendarStore(), notify: (r) => showReminder(r), log });
-  let win: BrowserWindow | null = null;
-  let tray: Tray | null = null;
-  /** An event a notification asked to open, until the page has taken it. */
-  let pendingOpen: OpenTarget | null = null;
+  const desk = createShell(dataDirOf(), kept);
+  wireApp(desk);
+  followDesk(desk);
 
-  const quit = createQuitSequence({
-    platform: process.platform,
+  await app.whenReady();
+  // The page needs no camera, notification, clipboard-read or any other permission.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  // Typed without it, but Electron passes an event (see main/desktop/quitting.ts for what each platform does).
+  (powerMonitor as unknown as NodeJS.EventEmitter).on('shutdown', (event?: { preventDefault(): void }) => desk.quit.shutdown(event));
+  serveDeskIpc(desk);
+
+  try {
+    await desk.desktop.start();
+  } catch (err) {
+    dialog.showErrorBox('LAN Scheduler could not start', (err as Error).message);
+    app.exit(1);
+    return;
+  }
+  createTray(desk);
+  updateMenus(desk);
+  openWindow(desk);
+}
+
+/** The desk with the real adapters, its reminders and its quit sequence; nothing on screen yet. */
+function createShell(dataDir: string, settings: Settings): DeskShell {
+  const desktop = createRealDesktop({ dataDir, pageDir: PAGE_DIR, log });
+  secretsNow = () => desktop.secrets();
+  const notices = createReminderNotices({
+    supported: () => Notification.isSupported(),
+    create: (options) => new Notification(options),
+    open: (target) => openEvent(desk, target),
     log,
-    close: () => reminders.close().then(() => desktop.close()),
-    hide: () => win?.hide(),
-    beforeExit: () => {
-      tray?.destroy();
-      tray = null;
-    },
-    exit: (code) => app.exit(code),
-    quit: () => app.quit(),
   });
+  const desk: DeskShell = {
+    dataDir,
+    desktop,
+    settings,
+    win: null,
+    tray: null,
+    pendingOpen: null,
+    menusShown: '',
+    reminders: startDeskReminders({ current: () => desktop.calendarStore(), notify: (r) => notices.show(r), log }),
+    quit: createQuitSequence({
+      platform: process.platform,
+      log,
+      close: () => desk.reminders.close().then(() => desktop.close()),
+      hide: () => desk.win?.hide(),
+      beforeExit: () => {
+        desk.tray?.destroy();
+        desk.tray = null;
+      },
+      exit: (code) => app.exit(code),
+      quit: () => app.quit(),
+    }),
+    dialogs: createDeskDialogs({ desktop, dialog, clipboard, documentsDir: () => app.getPath('documents') }),
+  };
+  return desk;
+}
+
+/** Quitting, closing the last window, a second start, signals, and the guards on every web contents. */
+function wireApp(desk: DeskShell) {
+  const { quit } = desk;
   app.on('before-quit', (event) => quit.beforeQuit(event));
   app.on('will-quit', () => quit.willQuit());
   app.on('window-all-closed', () => {
-    if (!settings.keepHostingWhenClosed) app.quit();
+    if (!desk.settings.keepHostingWhenClosed) app.quit();
   });
   // Both may come before the desk has started: the window then waits for the page's address.
-  app.on('second-instance', () => openWindow());
-  app.on('activate', () => openWindow());
+  app.on('second-instance', () => openWindow(desk));
+  app.on('activate', () => openWindow(desk));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => quit.signal(signal));
 
   // Every web contents, present and future: no new windows, no navigation off our own origin,
@@ -134,148 +170,72 @@ async function run(kept: Settings) {
   const openOutside = (url: string) => {
     if (/^https?:\/\//i.test(url)) shell.openExternal(url).catch((err) => log.warn(`opening ${url}: ${(err as Error).message}`));
   };
-  app.on('web-contents-created', (_event, contents) => guardContents(contents, () => desktop.origin(), openOutside));
+  app.on('web-contents-created', (_event, contents) => guardContents(contents, () => desk.desktop.origin(), openOutside));
+}
 
-  // The window follows the desk from the start: a window opened early loads the page once there is one.
-  const load = (target: BrowserWindow, origin: string) =>
-    target.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
-  const showsOurPage = () => win !== null && !win.isDestroyed() && isOwnFrame(win.webContents.getURL(), desktop.origin());
-  desktop.onOrigin((origin) => {
-    if (win && !win.isDestroyed()) void load(win, origin);
+const loadPage = (target: BrowserWindow, origin: string) => target.loadURL(`${origin}/`).catch((err) => log.warn(`loading the page: ${(err as Error).message}`));
+const showsOurPage = (desk: DeskShell) => desk.win !== null && !desk.win.isDestroyed() && isOwnFrame(desk.win.webContents.getURL(), desk.desktop.origin());
+
+/** The window follows the desk from the start: a window opened early loads the page once there is one. */
+function followDesk(desk: DeskShell) {
+  desk.desktop.onOrigin((origin) => {
+    if (desk.win && !desk.win.isDestroyed()) void loadPage(desk.win, origin);
   });
-  desktop.onState((state) => {
+  desk.desktop.onState((state) => {
     // Only to our own page: the state names the desks of the calendar.
-    if (showsOurPage()) win!.webContents.send(Channel.stateChanged, state);
-    updateMenus();
+    if (showsOurPage(desk)) desk.win!.webContents.send(Channel.stateChanged, state);
+    updateMenus(desk);
   });
+}
 
-  await app.whenReady();
-  // The page needs no camera, notification, clipboard-read or any other permission.
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
-  // Typed without it, but Electron passes an event (see main/desktop/quitting.ts for what each platform does).
-  (powerMonitor as unknown as NodeJS.EventEmitter).on('shutdown', (event?: { preventDefault(): void }) => quit.shutdown(event));
-
-  // IPC: only from the top frame of our window, showing our own page; arguments checked first.
+/** IPC: only from the top frame of our window, showing our own page; arguments checked first. */
+function serveDeskIpc(desk: DeskShell) {
+  const takeOpen = () => {
+    const open = desk.pendingOpen;
+    desk.pendingOpen = null;
+    return open;
+  };
   serveIpc(ipcMain, {
-    trusted: (event) => fromOurPage(event, win?.webContents, desktop.origin()),
+    trusted: (event) => fromOurPage(event, desk.win?.webContents, desk.desktop.origin()),
     log,
-    handlers: {
-      [Channel.connection]: () => desktop.connection(),
-      [Channel.state]: () => desktop.state(),
-      [Channel.createCalendar]: (name) => desktop.createCalendar(name),
-      [Channel.joinCalendar]: (calendarId, joinKey) => desktop.joinCalendar(calendarId, joinKey),
-      [Channel.joinInvite]: (text) => desktop.joinInvite(text),
-      [Channel.copyInvite]: () => clipboard.writeText(desktop.invite()),
-      [Channel.leave]: () => desktop.leave(),
-      [Channel.reminders]: async () => {
-        const open = pendingOpen;
-        pendingOpen = null;
-        return { choices: await reminders.choices(), open };
-      },
-      [Channel.setReminder]: (eventId, choice) => reminders.setChoice(eventId, choice),
-      [Channel.hideCalendars]: (ids) => reminders.setHidden(ids),
-    },
+    handlers: deskIpcHandlers({ desktop: desk.desktop, reminders: desk.reminders, clipboard, takeOpen }),
   });
+}
 
-  function openWindow() {
-    if (quit.quitting() || !app.isReady()) return;
-    if (win) {
-      if (win.isMinimized()) win.restore();
-      win.show();
-      win.focus();
-      return;
-    }
-    const created = new BrowserWindow({
-      width: 1320,
-      height: 860,
-      minWidth: 760,
-      minHeight: 520,
-      show: false,
-      title: 'LAN Scheduler',
-      icon: join(ASSETS, 'icon.png'),
-      backgroundColor: '#f6f7fb',
-      webPreferences: {
-        preload: PRELOAD,
-        contextIsolation: true,
-        sandbox: true,
-        nodeIntegration: false,
-        nodeIntegrationInSubFrames: false,
-        webviewTag: false,
-        spellcheck: false,
-        devTools: !app.isPackaged,
-      },
-    });
-    win = created;
-    // Hidden until the page is there: a window opened during start shows once the desk has an address.
-    created.once('ready-to-show', () => created.show());
-    created.on('closed', () => {
-      if (win === created) win = null;
-    });
-    // Windows ends the process right after this; the store already has every write, and the other desks take over.
-    created.on('session-end', () => log.info('Windows is ending the session; the other desks take over'));
-    const origin = desktop.origin();
-    if (origin) void load(created, origin);
+function openWindow(desk: DeskShell) {
+  if (desk.quit.quitting() || !app.isReady()) return;
+  const { win } = desk;
+  if (win) {
+    if (win.isMinimized()) win.restore();
+    win.show();
+    win.focus();
+    return;
   }
+  const created = new BrowserWindow(deskWindowOptions({ preload: PRELOAD, icon: join(ASSETS, 'icon.png'), devTools: !app.isPackaged }));
+  desk.win = created;
+  // Hidden until the page is there: a window opened during start shows once the desk has an address.
+  created.once('ready-to-show', () => created.show());
+  created.on('closed', () => {
+    if (desk.win === created) desk.win = null;
+  });
+  // Windows ends the process right after this; the store already has every write, and the other desks take over.
+  created.on('session-end', () => log.info('Windows is ending the session; the other desks take over'));
+  const origin = desk.desktop.origin();
+  if (origin) void loadPage(created, origin);
+}
 
-  /** A reminder as a system notification; clicking it opens the event in the window. */
-  const showing = new Set<Notification>();
-  function showReminder(reminder: Reminder) {
-    if (!Notification.isSupported()) {
-      log.warn(`reminder for "${reminder.text}" not shown: this system has no notifications`);
-      return;
-    }
-    const notification = new Notification({ ...reminderText(reminder, Date.now()), silent: false });
-    // Held until closed: a notification that is garbage-collected no longer answers clicks.
-    showing.add(notification);
-    if (showing.size > 20) showing.delete(showing.values().next().value!);
-    notification.on('close', () => showing.delete(notification));
-    notification.on('click', () => {
-      pendingOpen = { eventId: reminder.eventId, series: reminder.series, start: reminder.start };
-      openWindow();
-      if (showsOurPage()) win!.webContents.send(Channel.openEvent, pendingOpen);
-    });
-    notification.show();
-  }
+/** A reminder's notification was clicked: the window opens, and the page opens the event (now, or when it asks). */
+function openEvent(desk: DeskShell, target: OpenTarget) {
+  desk.pendingOpen = target;
+  openWindow(desk);
+  if (showsOurPage(desk)) desk.win!.webContents.send(Channel.openEvent, desk.pendingOpen);
+}
 
-  /** Removes a person: a new key for every desk connected now, after the person confirms. */
-  async function changeKey() {
-    const { response } = await dialog.showMessageBox({
-      type: 'warning',
-      buttons: ['Change key', 'Cancel'],
-      defaultId: 1,
-      cancelId: 1,
-      message: 'Make a new key for this calendar?',
-      detail:
-        'Every desk connected now gets the new key. Every earlier invite stops working, for desks and browsers alike: use this when someone should no longer have the calendar. Desks that are off now, and browsers, need a new invite.',
-    });
-    if (response !== 0) return;
-    try {
-      await desktop.changeKey();
-      clipboard.writeText(desktop.invite());
-      await dialog.showMessageBox({ type: 'info', message: 'The calendar has a new key.', detail: 'The new invite is on the clipboard: send it to colleagues whose desks were off, and to people who use a browser.' });
-    } catch (err) {
-      dialog.showErrorBox('The key was not changed', (err as Error).message);
-    }
-  }
-
-  /** One file with every record and deletion, consistent while colleagues go on writing (restore: README, "Your data"). */
-  async function exportBackup() {
-    const calendar = desktop.calendarStore();
-    if (!calendar) return;
-    const day = new Date().toISOString().slice(0, 10);
-    const { canceled, filePath } = await dialog.showSaveDialog({ title: 'Export backup', defaultPath: join(app.getPath('documents'), `lan-scheduler-${day}.backup`) });
-    if (canceled || !filePath) return;
-    try {
-      const info = await writeBackup(calendar.store, filePath);
-      await dialog.showMessageBox({ type: 'info', message: 'The backup is saved.', detail: `${info.records.toLocaleString()} records and deletions in ${filePath}. A new calendar folder is started from it with the host's --restore (README, “Your data”).` });
-    } catch (err) {
-      dialog.showErrorBox('The backup was not saved', (err as Error).message);
-    }
-  }
-
-  const actions: MenuActions = {
-    open: () => openWindow(),
+/** What the tray's and the application menu's items do. */
+function menuActions(desk: DeskShell): MenuActions {
+  const { desktop, dataDir } = desk;
+  return {
+    open: () => openWindow(desk),
     copyInvite() {
       try {
         clipboard.writeText(desktop.invite());
@@ -283,12 +243,12 @@ async function run(kept: Settings) {
         log.warn(`copying the invite: ${(err as Error).message}`);
       }
     },
-    changeKey: () => void changeKey(),
-    exportBackup: () => void exportBackup(),
+    changeKey: () => void desk.dialogs.changeKey(),
+    exportBackup: () => void desk.dialogs.exportBackup(),
     keepHosting(checked) {
-      settings = { ...settings, keepHostingWhenClosed: checked };
-      updateMenus();
-      saveSettings(dataDir, settings).catch((err) => log.error(`saving settings: ${(err as Error).message}`));
+      desk.settings = { ...desk.settings, keepHostingWhenClosed: checked };
+      updateMenus(desk);
+      saveSettings(dataDir, desk.settings).catch((err) => log.error(`saving settings: ${(err as Error).message}`));
     },
     quit: () => app.quit(),
     openLogs: () => void shell.openPath(deskLog.dir).then((problem) => problem && log.warn(`opening the logs folder: ${problem}`)),
@@ -306,41 +266,29 @@ async function run(kept: Settings) {
         }),
       ),
   };
-  // The tray and the application menu hold the same items; rebuilt only when one of them changes.
-  let shown = '';
-  function updateMenus() {
-    const state = { hasCalendar: desktop.state().calendar !== null, keepHostingWhenClosed: settings.keepHostingWhenClosed };
-    const key = JSON.stringify([tray !== null, state]);
-    if (key === shown || quit.quitting() || !app.isReady()) return;
-    shown = key;
-    const items = deskMenu(state, actions) as MenuItemConstructorOptions[];
-    tray?.setContextMenu(Menu.buildFromTemplate(items));
-    Menu.setApplicationMenu(
-      Menu.buildFromTemplate([
-        ...(process.platform === 'darwin' ? [{ role: 'appMenu' } as const] : []),
-        { label: 'Calendar', submenu: items.slice(1) },
-        { role: 'editMenu' },
-        { role: 'windowMenu' },
-        { role: 'help', submenu: helpMenu(actions) as MenuItemConstructorOptions[] },
-      ]),
-    );
-  }
+}
 
-  try {
-    await desktop.start();
-  } catch (err) {
-    dialog.showErrorBox('LAN Scheduler could not start', (err as Error).message);
-    app.exit(1);
-    return;
-  }
+/** The tray and the application menu hold the same items; rebuilt only when one of them changes. */
+function updateMenus(desk: DeskShell) {
+  const state = { hasCalendar: desk.desktop.state().calendar !== null, keepHostingWhenClosed: desk.settings.keepHostingWhenClosed };
+  const key = JSON.stringify([desk.tray !== null, state]);
+  if (key === desk.menusShown || desk.quit.quitting() || !app.isReady()) return;
+  desk.menusShown = key;
+  const actions = menuActions(desk);
+  const items = deskMenu(state, actions);
+  desk.tray?.setContextMenu(Menu.buildFromTemplate(items as MenuItemConstructorOptions[]));
+  Menu.setApplicationMenu(Menu.buildFromTemplate(applicationMenu(items, helpMenu(actions), process.platform) as MenuItemConstructorOptions[]));
+}
 
-  // macOS: a template image (black and alpha; trayTemplate@2x.png beside it for Retina), which
-  // the menu bar tints for light and dark. Elsewhere the coloured icon (tray@2x.png for high density).
+/**
+ * macOS: a template image (black and alpha; trayTemplate@2x.png beside it for Retina), which the
+ * menu bar tints for light and dark. Elsewhere the coloured icon (tray@2x.png for high density).
+ */
+function createTray(desk: DeskShell) {
   const icon = nativeImage.createFromPath(join(ASSETS, process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png'));
   if (process.platform === 'darwin') icon.setTemplateImage(true);
-  tray = new Tray(icon);
+  const tray = new Tray(icon);
+  desk.tray = tray;
   tray.setToolTip('LAN Scheduler');
-  tray.on('click', () => openWindow());
-  updateMenus();
-  openWindow();
+  tray.on('click', () => openWindow(desk));
 }
