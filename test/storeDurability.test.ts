@@ -1,22 +1,16 @@
 // What the store does when the disk refuses, fails or was damaged: nothing refused leaves a
 // trace, nothing acknowledged is lost, damage is set aside untouched. The failures come from a
 // real file system with faults switched on (test/helpers/faultyFs.ts), injected through `fs`.
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+// The same refusals as HTTP answers: storeDurabilityHttp.test.ts; small files: durableFile.test.ts.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../main/log.js';
-import { syncFolder, writeFileAtomic } from '../main/store/durableFile.js';
 import { DISK_FULL, StoreError } from '../main/store/errors.js';
 import { createLowStore } from '../main/store/lowStore.js';
-import { nodeFs, type StoreFs } from '../main/store/storeFs.js';
 import type { ChangeRequest, Store } from '../main/store/types.js';
-import { silentLogger } from '../main/log.js';
-import { createTokenAuth } from '../main/server/auth.js';
-import { createLiveServer } from '../main/server/liveServer.js';
 import { faultyFs } from './helpers/faultyFs.js';
-import { anEvent, messageQueue, TOKEN } from './helpers/liveHost.js';
-import { WebSocket } from 'ws';
 
 let dir: string;
 const lines: string[] = [];
@@ -133,74 +127,6 @@ describe('a write the disk refuses', () => {
     await store.close();
   });
 });
-
-describe('over HTTP', () => {
-  it('answers 507 and the words for a full disk, 503 for a failing one; reads and live updates go on', async () => {
-    const disk = faultyFs();
-    const store = await createLowStore({ dir, log: silentLogger, fs: disk.fs });
-    const server = createLiveServer({ store, auth: createTokenAuth(TOKEN), log: silentLogger });
-    const { port } = await server.listen(0, '127.0.0.1');
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method,
-        headers: { 'Remote-Token': TOKEN, 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: await res.json() };
-    };
-    try {
-      const kept = (await call('POST', '/events', anEvent({ text: 'kept' }))).body.tid;
-      const hs = await call('GET', '/api/v1');
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1?token=${hs.body.key}&ws=1`);
-      const inbox = messageQueue(ws);
-      await inbox.next((m) => m.action === 'start');
-      ws.send(JSON.stringify({ action: 'subscribe', name: 'events' }));
-
-      disk.fail({ op: 'write', code: 'ENOSPC', path: isJournal });
-      expect(await call('POST', '/events', anEvent({ text: 'refused' }))).toEqual({ status: 507, body: { action: 'error', message: "the host's disk is full" } });
-      expect((await call('PUT', `/events/${kept}`, anEvent({ text: 'edit refused' }))).status).toBe(507);
-      expect((await call('DELETE', `/events/${kept}`)).status).toBe(507);
-      disk.fail({ op: 'datasync', code: 'EIO', path: isJournal });
-      const failing = await call('POST', '/events', anEvent({ text: 'refused too' }));
-      expect(failing.status).toBe(503);
-      expect(failing.body.message).toMatch(/could not save the change.*EIO/);
-
-      // Reads answer what is on disk, and nothing refused was broadcast.
-      const read = await call('GET', '/events');
-      expect(read.body.map((e: { text: string }) => e.text)).toEqual(['kept']);
-      expect((await call('GET', '/api/v1/changes?since=0')).body.changes).toHaveLength(1);
-      disk.heal();
-      const after = (await call('POST', '/events', anEvent({ text: 'after' }))).body.tid;
-      const live = await inbox.next((m) => m.action === 'event');
-      expect(live.body.value).toMatchObject({ type: 'add-event', event: { id: after }, rev: 2 });
-      expect(inbox.seen.filter((m) => m.action === 'event')).toEqual([]);
-      ws.terminate();
-    } finally {
-      await server.close();
-      await store.close();
-    }
-  });
-});
-
-describe('limits over HTTP', () => {
-  it('answers 507 with the limit in words', async () => {
-    const store = await createLowStore({ dir, log: silentLogger, maxRecords: 1 });
-    const server = createLiveServer({ store, auth: createTokenAuth(TOKEN), log: silentLogger });
-    const { port } = await server.listen(0, '127.0.0.1');
-    try {
-      const post = () =>
-        fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', headers: { 'Remote-Token': TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(anEvent()) });
-      expect((await post()).status).toBe(200);
-      const refused = await post();
-      expect(refused.status).toBe(507);
-      expect(await refused.json()).toEqual({ action: 'error', message: 'this calendar holds 1 events, the most it keeps; delete some first' });
-    } finally {
-      await server.close();
-      await store.close();
-    }
-  });
-});
-
 describe('the journal is only emptied into a snapshot that is on disk', () => {
   it('keeps the journal when a compaction cannot write the snapshot, and tries again later', async () => {
     const disk = faultyFs();
@@ -291,53 +217,5 @@ describe('damaged files', () => {
     disk.fail({ op: 'rename', code: 'EACCES', path: (p) => p.endsWith('calendar.json') });
     await expect(createLowStore({ dir, log, fs: disk.fs })).rejects.toEqual(refusal('io', /could not move .*calendar\.json aside .*EACCES.*rather than overwrite/));
     expect(await readFile(join(dir, 'calendar.json'), 'utf8')).toBe('{"format":1, "torn');
-  });
-});
-
-describe('small files', () => {
-  it('writes atomically with the mode asked for, and leaves no temp file when it fails', async () => {
-    const file = join(dir, 'secret');
-    await writeFileAtomic(file, 'one\n', { mode: 0o600 });
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
-    await writeFileAtomic(file, ['t', Buffer.from('wo\n')], { mode: 0o600 });
-    expect(await readFile(file, 'utf8')).toBe('two\n');
-    const disk = faultyFs();
-    disk.fail({ op: 'sync', code: 'EIO' });
-    await expect(writeFileAtomic(file, 'three\n', { fs: disk.fs })).rejects.toThrow(/EIO/);
-    expect(await readFile(file, 'utf8')).toBe('two\n');
-    expect(await readdir(dir)).toEqual(['secret']);
-  });
-
-  it('does not swallow a failed folder fsync, except where folders cannot be synced (Windows)', async () => {
-    const disk = faultyFs();
-    disk.fail({ op: 'sync', code: 'EIO', path: (p) => p === dir });
-    await expect(syncFolder(dir, disk.fs, 'linux')).rejects.toThrow(/EIO/);
-    await expect(writeFileAtomic(join(dir, 'f'), 'x', { fs: disk.fs })).rejects.toThrow(/EIO/);
-    disk.fail({ op: 'open', code: 'EISDIR', path: (p) => p === dir });
-    await expect(syncFolder(dir, disk.fs, 'win32')).resolves.toBeUndefined();
-    await expect(syncFolder(dir, disk.fs, 'linux')).rejects.toThrow(/EISDIR/);
-    await expect(syncFolder(dir, nodeFs)).resolves.toBeUndefined();
-  });
-
-  it('syncs the folder when it creates the journal', async () => {
-    const synced: string[] = [];
-    const fs: StoreFs = {
-      ...nodeFs,
-      async open(path, flags, mode) {
-        const file = await nodeFs.open(path, flags, mode);
-        return {
-          read: (b, o, l, p) => file.read(b, o, l, p),
-          write: (b, o, l, p) => file.write(b, o, l, p),
-          datasync: () => file.datasync(),
-          truncate: (length) => file.truncate(length),
-          stat: () => file.stat(),
-          close: () => file.close(),
-          sync: () => (synced.push(path), file.sync()),
-        };
-      },
-    };
-    await (await createLowStore({ dir, log, fs })).close();
-    // Once for the first snapshot's rename, once for the new journal's name.
-    expect(synced.filter((p) => p === dir)).toHaveLength(2);
   });
 });
