@@ -202,6 +202,7 @@ function serveDeskIpc(desk: DeskShell) {
   });
 }
 
+/** Shows the window, or makes it: hidden until the desk has a page for it (a second start, the tray, a reminder). */
 function openWindow(desk: DeskShell) {
   if (desk.quit.quitting() || !app.isReady()) return;
   const { win } = desk;
