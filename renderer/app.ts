@@ -91,6 +91,8 @@ async function main() {
     reminders,
   });
   Object.assign(window, { scheduler });
+  // The calendar has painted: now the browser's reminder planner may fetch what it needs.
+  reminders?.start();
   // Calendar apps: time zone, feed URLs, CalDAV account, and import (a dropped .ics file opens it).
   mountSettings({ api, calendars, status, button: $<HTMLButtonElement>('settings-button'), dialog: $<HTMLDialogElement>('settings-dialog') });
   $('settings-button').hidden = false;

@@ -127,9 +127,6 @@ export function startBrowserReminders(options: BrowserRemindersOptions) {
         void loop();
       }, 300);
     },
-    askPermission() {
-      if (supported && Notification.permission === 'default') void Notification.requestPermission();
-    },
     /** What the Reminders dialog says about notifications in this browser. */
     renderPermission(el: HTMLElement) {
       const text = document.createElement('p');

@@ -105,18 +105,29 @@ export async function mountReminders(options: RemindersOptions) {
       void desk.reminders().catch(() => undefined);
     });
   }
-  const browser = desk ? null : await import('./browserReminders.js').then((m) => m.startBrowserReminders({ api, calendars, status, choices: () => choices.all(), hidden: () => new Set(hiddenIds()), open }));
+  // In a browser the planner (and its own fetch of the days around now) starts once the calendar
+  // has painted: on the page's critical path it cost the first view of a busy calendar a tenth of a second.
+  const browser: EngineRef = { current: null, inBrowser: !desk };
+  let starting: Promise<unknown> | null = null;
   mountDialog(options, browser);
 
   return {
     choices: () => choices.all(),
+    /** Starts the browser's planner (once; nothing on a desk, whose app plans). */
+    start() {
+      if (desk || starting) return;
+      starting = import('./browserReminders.js')
+        .then((m) => m.startBrowserReminders({ api, calendars, status, choices: () => choices.all(), hidden: () => new Set(hiddenIds()), open }))
+        .then((engine) => void (browser.current = engine))
+        .catch((err) => status.toast(`Reminders are off: ${(err as Error).message}`, 'error', 15_000));
+    },
     /** Adds "Remind me" to the editor and opens an event a notification asked for before the page was ready. */
     attach(s: any) {
       scheduler = s;
       addSection(s, choices, defaultOf, status, browser);
-      s.attachEvent('onEventAdded', () => browser?.changed());
-      s.attachEvent('onEventChanged', () => browser?.changed());
-      s.attachEvent('onEventDeleted', () => browser?.changed());
+      s.attachEvent('onEventAdded', () => browser.current?.changed());
+      s.attachEvent('onEventChanged', () => browser.current?.changed());
+      s.attachEvent('onEventDeleted', () => browser.current?.changed());
       if (state?.open && !opened.has(JSON.stringify(state.open))) {
         opened.add(JSON.stringify(state.open));
         open(state.open);
@@ -126,7 +137,7 @@ export async function mountReminders(options: RemindersOptions) {
 }
 
 /** The editor's "Remind me" select: the person's choice, or the calendar's default (named). */
-function addSection(s: any, choices: ChoiceStore, defaultOf: (calendarId: unknown) => number | null, status: Status, browser: BrowserEngine | null) {
+function addSection(s: any, choices: ChoiceStore, defaultOf: (calendarId: unknown) => number | null, status: Status, browser: EngineRef) {
   s.locale.labels.section_reminder = 'Remind me';
   let select: HTMLSelectElement | null = null;
   const fill = (ev: any) => {
@@ -155,7 +166,7 @@ function addSection(s: any, choices: ChoiceStore, defaultOf: (calendarId: unknow
   let pending: { id: string; choice: Choice | null } | null = null;
   const save = (id: string, choice: Choice | null) =>
     choices.set(id, choice).then(
-      () => browser?.changed(),
+      () => browser.current?.changed(),
       (err) => status.toast(`Could not keep the reminder: ${(err as Error).message}`, 'error'),
     );
   s.attachEvent('onEventSave', (id: unknown) => {
@@ -163,7 +174,7 @@ function addSection(s: any, choices: ChoiceStore, defaultOf: (calendarId: unknow
     const value = select.value;
     const choice: Choice | null = value === '' ? null : value === 'none' ? 'none' : Number(value);
     // Asked while the person is clicking Save: browsers only ask for permission on a gesture.
-    if (choice !== null && choice !== 'none') browser?.askPermission();
+    if (choice !== null && choice !== 'none' && browser.inBrowser) askPermission();
     if (s.getState().new_event) pending = { id: String(id), choice };
     else if (choice !== (choices.all()[recordOf(id)] ?? null)) void save(recordOf(id), choice);
     return true;
@@ -177,6 +188,13 @@ function addSection(s: any, choices: ChoiceStore, defaultOf: (calendarId: unknow
 }
 
 export type BrowserEngine = Awaited<ReturnType<typeof import('./browserReminders.js').startBrowserReminders>>;
+/** The browser's planner once it has started (null before, and always on a desk). */
+type EngineRef = { current: BrowserEngine | null; readonly inBrowser: boolean };
+
+/** Here, not in the planner: it may not have loaded yet when the person first clicks Save. */
+function askPermission() {
+  if (typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission();
+}
 
 /** Shows the event a notification was about: its day, and its details. */
 export async function openEvent(s: any, target: OpenTarget) {
@@ -192,7 +210,7 @@ export async function openEvent(s: any, target: OpenTarget) {
 }
 
 /** The Reminders dialog: each calendar's default for everyone, and (in a browser) notifications. */
-function mountDialog(options: RemindersOptions, browser: BrowserEngine | null) {
+function mountDialog(options: RemindersOptions, browser: EngineRef) {
   const { api, calendars, status, button, dialog } = options;
   const list = dialog.querySelector<HTMLElement>('.reminder-defaults')!;
   const notify = dialog.querySelector<HTMLElement>('.reminder-browser')!;
@@ -226,12 +244,11 @@ function mountDialog(options: RemindersOptions, browser: BrowserEngine | null) {
     if (calendars.all().length === 0) list.textContent = 'No calendars yet.';
   };
   calendars.onChange(() => dialog.open && render());
-  notify.hidden = browser === null;
-  browser?.renderPermission(notify);
+  notify.hidden = !browser.inBrowser;
   button.hidden = false;
   button.addEventListener('click', () => {
     render();
-    browser?.renderPermission(notify);
+    browser.current?.renderPermission(notify);
     dialog.showModal();
   });
   dialog.querySelector('.reminders-close')!.addEventListener('click', () => dialog.close());

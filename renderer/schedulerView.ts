@@ -100,9 +100,13 @@ export async function mountScheduler(options: SchedulerViewOptions) {
   scheduler.attachEvent('onViewChange', (_mode: string, date: Date) => scheduler.updateCalendar(minical, date));
 
   // Events load by range: the view and a month either side, more as the person moves (ranges.ts).
+  // Events are shown once the calendars are known: setting those re-renders the view (filters,
+  // colours), and doing it after the events were drawn drew a busy week twice on the first paint.
+  let calendarsKnown: Promise<unknown> = Promise.resolve();
   const ranges = createRangeLoader({
     fetch: async (from, to) => {
       const answer = await api.eventsIn(from, to);
+      await calendarsKnown;
       return { records: answer.body, revision: answer.revision };
     },
     // What the page already holds is as new or newer (live updates keep it so): only the rest is added.
@@ -121,8 +125,9 @@ export async function mountScheduler(options: SchedulerViewOptions) {
   const load = async () => {
     ranges.reset();
     scheduler.clearAll();
-    const [cals, revision] = await Promise.all([api.calendars(), ranges.ensure(...shown())]);
-    calendars.set(cals.body as any);
+    const fetched = api.calendars();
+    calendarsKnown = fetched.then((cals) => calendars.set(cals.body as any)).catch(() => undefined);
+    const [cals, revision] = await Promise.all([fetched, ranges.ensure(...shown())]);
     return { revision: Math.min(cals.revision, revision ?? cals.revision), storeId: cals.storeId };
   };
   const loaded = await load();
