@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { silentLogger } from '../main/log.js';
+import { calendarAppRoutes } from '../main/dav/calendarApps.js';
 import { createTokenAuth } from '../main/server/auth.js';
 import { createLiveServer } from '../main/server/liveServer.js';
 import { createLowStore } from '../main/store/lowStore.js';
@@ -61,6 +62,39 @@ describe('over HTTP', () => {
       expect(live.body.value).toMatchObject({ type: 'add-event', event: { id: after }, rev: 2 });
       expect(inbox.seen.filter((m) => m.action === 'event')).toEqual([]);
       ws.terminate();
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+});
+
+describe('calendar apps on a full disk', () => {
+  it('answer a CalDAV PUT and an import with 507 too, as REST does', async () => {
+    const disk = faultyFs();
+    const store = await createLowStore({ dir, log: silentLogger, fs: disk.fs });
+    const auth = createTokenAuth(TOKEN);
+    const server = createLiveServer({
+      store,
+      auth,
+      log: silentLogger,
+      routes: (onChanges) => [calendarAppRoutes({ store, auth, log: silentLogger, onChanges, publicBaseUrl: () => 'http://127.0.0.1' })],
+    });
+    const { port } = await server.listen(0, '127.0.0.1');
+    const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN', 'BEGIN:VEVENT', 'UID:full-disk@test', 'DTSTAMP:20260301T090000Z', 'DTSTART:20260302T100000Z', 'DTEND:20260302T110000Z', 'SUMMARY:Refused', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    try {
+      disk.fail({ op: 'write', code: 'ENOSPC', path: isJournal });
+      const put = await fetch(`http://127.0.0.1:${port}/dav/calendars/default/full-disk.ics`, {
+        method: 'PUT',
+        headers: { Authorization: `Basic ${Buffer.from(`phone:${TOKEN}`).toString('base64')}`, 'Content-Type': 'text/calendar' },
+        body: ics,
+      });
+      expect(put.status).toBe(507);
+      expect(await put.text()).toContain("the host's disk is full");
+      const imported = await fetch(`http://127.0.0.1:${port}/api/v1/import`, { method: 'POST', headers: { 'Remote-Token': TOKEN, 'Content-Type': 'text/calendar' }, body: ics });
+      expect(imported.status).toBe(507);
+      expect(await imported.json()).toEqual({ action: 'error', message: "the host's disk is full" });
+      expect(store.list('events')).toEqual([]);
     } finally {
       await server.close();
       await store.close();

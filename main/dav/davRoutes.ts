@@ -2,6 +2,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import type { Logger } from '../log.js';
 import type { TokenAuth } from '../server/auth.js';
 import { HttpError } from '../server/httpError.js';
+import { errorAnswer } from '../server/storeErrors.js';
 import type { Change, Store } from '../store/types.js';
 import { DAV_NS, DavError } from './davError.js';
 import { DAV_ROOT, parseDavPath, type DavPath } from './davPaths.js';
@@ -170,12 +171,11 @@ function davErrors(log: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     let error: DavError;
     if (err instanceof DavError) error = err;
-    else if (err instanceof HttpError) error = new DavError(err.status, null, err.message);
     else if (err?.type === 'entity.too.large') error = new DavError(413, 'max-resource-size', `the body is larger than ${MAX_RESOURCE_BYTES} bytes`);
-    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') error = new DavError(415, null, 'unsupported encoding or charset');
     else {
-      log.error(`CalDAV request failed: ${err?.stack ?? err}`);
-      error = new DavError(500, null, 'internal error');
+      const [status, message] = errorAnswer(err);
+      if (status === 500) log.error(`CalDAV request failed: ${err?.stack ?? err}`);
+      error = new DavError(status, null, message);
     }
     if (error.status === 401) res.setHeader('WWW-Authenticate', REALM);
     res.status(error.status).type('application/xml; charset=utf-8').send(errorXml(error));

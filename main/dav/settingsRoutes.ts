@@ -2,6 +2,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type RequestHa
 import type { Logger } from '../log.js';
 import type { TokenAuth } from '../server/auth.js';
 import { errorBody, HttpError } from '../server/httpError.js';
+import { errorAnswer } from '../server/storeErrors.js';
 import type { Change, Store } from '../store/types.js';
 import { calendarZone, readSettings, rotateFeedAddress, setCalendarZone } from './calendarSettings.js';
 import { feedUrls } from './feed.js';
@@ -62,13 +63,8 @@ export function settingsRoutes(options: SettingsRoutesOptions): Router {
   });
 
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    let status = 500;
-    let message = 'internal error';
-    if (err instanceof HttpError) [status, message] = [err.status, err.message];
-    else if (err?.type === 'entity.too.large') [status, message] = [413, `the body is larger than ${Math.round((err.limit ?? 0) / 1024)} KiB`];
-    else if (err?.type === 'entity.parse.failed') [status, message] = [400, 'the body is not valid JSON'];
-    else if (err?.type === 'charset.unsupported' || err?.type === 'encoding.unsupported') [status, message] = [415, 'unsupported charset or encoding'];
-    else log.error(`calendar settings request failed: ${err?.stack ?? err}`);
+    const [status, message] = errorAnswer(err);
+    if (status === 500) log.error(`calendar settings request failed: ${err?.stack ?? err}`);
     res.status(status).json(errorBody(message));
   };
   router.use(onError);

@@ -4,7 +4,7 @@ import type { TokenAuth } from './auth.js';
 import { events } from './entities.js';
 import { errorBody, HttpError } from './httpError.js';
 import type { RecordService, RestAnswer } from './records.js';
-import { storeErrorAnswer } from './storeErrors.js';
+import { errorAnswer } from './storeErrors.js';
 
 export interface FastWritesOptions {
   auth: TokenAuth;
@@ -39,7 +39,7 @@ export function createFastWrites(o: FastWritesOptions): FastWrites {
     res.end(body);
   };
   const fail = (res: ServerResponse, err: unknown) => {
-    const [status, message] = err instanceof HttpError ? [err.status, err.message] : (storeErrorAnswer(err) ?? [500, 'internal error']);
+    const [status, message] = errorAnswer(err);
     if (status === 500) o.log.error(`request failed: ${(err as Error)?.stack ?? err}`);
     answer(res, status, errorBody(message));
   };

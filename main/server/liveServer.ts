@@ -14,7 +14,7 @@ import { createRecordService } from './records.js';
 import type { RpcMethods } from './rpc.js';
 import { createSocketHub } from './socketHub.js';
 import { syncMethods, syncRoutes } from './syncRoutes.js';
-import { storeErrorAnswer } from './storeErrors.js';
+import { errorAnswer } from './storeErrors.js';
 import { limits } from './validate.js';
 import { createWebFront, type WebFront } from './webFront.js';
 
@@ -158,14 +158,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   app.use(dataRoutes(store, records));
   app.use((_req, res) => void res.status(404).json(errorBody('not found')));
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const known: Record<string, [number, string]> = {
-      'entity.parse.failed': [400, 'the body is not valid JSON'],
-      'entity.too.large': [413, `the body is larger than ${(err?.limit ?? limits.bodyBytes) / 1024} KiB`],
-      'encoding.unsupported': [415, 'unsupported content encoding'],
-      'charset.unsupported': [415, 'unsupported charset'],
-    };
-    const [status, message] =
-      err instanceof HttpError ? [err.status, err.message] : (storeErrorAnswer(err) ?? known[err?.type] ?? [500, 'internal error']);
+    const [status, message] = errorAnswer(err);
     if (status === 500) log.error(`request failed: ${err?.stack ?? err}`);
     res.status(status).json(errorBody(message));
   };
