@@ -1,7 +1,6 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { TokenAuth } from '../server/auth.js';
-import { HttpError } from '../server/httpError.js';
 import { errorAnswer } from '../server/storeErrors.js';
 import type { Change, Store } from '../store/types.js';
 import { DAV_NS, DavError } from './davError.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { TokenAuth } from './auth.js';
 import { events } from './entities.js';
-import { errorBody, HttpError } from './httpError.js';
+import { errorBody } from './httpError.js';
 import type { RecordService, RestAnswer } from './records.js';
 import { errorAnswer } from './storeErrors.js';
 
