@@ -202,7 +202,7 @@ export function validateStoredRecord(spec: RecordSpec, record: unknown): Record<
   const { id, ...fields } = record as Record<string, unknown>;
   const plain: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
-    plain[key] = typeof value === 'string' ? value.replace(STORED_ENTITY, (_e, code: string) => RAW[code]!) : value;
+    plain[key] = typeof value === 'string' ? unescapeHtml(value) : value;
   }
   const normal = validateRecord(spec, plain);
   const given = Object.keys(fields);
