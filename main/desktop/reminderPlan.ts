@@ -7,11 +7,11 @@
 import ICAL from 'ical.js';
 import { unescapeHtml } from '../server/validate.js';
 import { choiceLabel, isChoice, REMIND_MINUTES, type Choice } from './ipc.js';
-import { DAY_MS, parseWall, wallMs, wallOf, wallText, zoneClock, type Wall, type ZoneClock } from './wallClock.js';
+import { DAY_MS, parseWall, wallMs, wallOf, wallOfTime, wallText, zoneClock, type Wall } from '../dav/wallClock.js';
 
 export { REMIND_MINUTES, isChoice, choiceLabel, type Choice };
 // Kept exported from here, where the planner's users and its tests have always found it.
-export { zoneClock, type ZoneClock };
+export { zoneClock };
 
 
 type Rec = { id: string } & Record<string, unknown>;
@@ -66,7 +66,6 @@ export interface Plan {
 const MAX_STEPS = 20_000;
 
 const floating = (w: Wall) => ICAL.Time.fromData({ year: w.y, month: w.mo, day: w.d, hour: w.h, minute: w.mi, second: w.s, isDate: false });
-const fromIcal = (t: ICAL.Time): Wall => ({ y: t.year, mo: t.month, d: t.day, h: t.hour, mi: t.minute, s: t.second });
 
 interface Occurrence {
   record: Rec;
@@ -120,7 +119,7 @@ function* seriesStarts(master: Rec, firstWall: number, lastWall: number): Genera
   const iterator = recur.iterator(floating(start));
   let steps = 0;
   for (let next = iterator.next(); next && steps < MAX_STEPS; next = iterator.next(), steps++) {
-    const wall = fromIcal(next);
+    const wall = wallOfTime(next);
     if (wallMs(wall) > lastWall) return;
     yield wall;
   }
