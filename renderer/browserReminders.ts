@@ -1,5 +1,5 @@
-import type { OpenTarget } from '../main/desktop/ipc.js';
-import { planReminders, reminderText, type Choice, type Reminder } from '../main/desktop/reminderPlan.js';
+import type { Choice, OpenTarget } from '../main/desktop/ipc.js';
+import { planReminders, reminderText, type Reminder } from '../main/desktop/reminderPlan.js';
 import type { Api } from './api.js';
 import type { Calendars } from './calendars.js';
 import type { Status } from './status.js';

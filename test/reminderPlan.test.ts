@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
-import { planReminders, reminderText, zoneClock, type PlanInput } from '../main/desktop/reminderPlan.js';
+import { zoneClock } from '../main/dav/wallClock.js';
+import { planReminders, reminderText, type PlanInput } from '../main/desktop/reminderPlan.js';
 
 // The planner both the desktop and a browser page use: occurrence by occurrence, in the calendar's zone.
 

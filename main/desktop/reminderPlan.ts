@@ -5,14 +5,9 @@
 // and every browser carry. VALARMs written by calendar apps are never read here: a desk reminds
 // only of what its person chose, or of the default of a calendar the person shows.
 import ICAL from 'ical.js';
-import { unescapeHtml } from '../server/validate.js';
-import { choiceLabel, isChoice, REMIND_MINUTES, type Choice } from './ipc.js';
 import { DAY_MS, parseWall, wallMs, wallOf, wallOfTime, wallText, zoneClock, type Wall } from '../dav/wallClock.js';
-
-export { REMIND_MINUTES, isChoice, choiceLabel, type Choice };
-// Kept exported from here, where the planner's users and its tests have always found it.
-export { zoneClock };
-
+import { unescapeHtml } from '../server/validate.js';
+import { isChoice, REMIND_MINUTES, type Choice } from './ipc.js';
 
 type Rec = { id: string } & Record<string, unknown>;
 

@@ -4,7 +4,8 @@ import { calendarZone } from '../dav/calendarSettings.js';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from '../store/durableFile.js';
 import type { Store } from '../store/types.js';
-import { isChoice, planReminders, type Choice, type Reminder } from './reminderPlan.js';
+import { isChoice, type Choice } from './ipc.js';
+import { planReminders, type Reminder } from './reminderPlan.js';
 
 /** Reminders missed while the app was off are shown on start if they came due at most this long ago. */
 export const LOOKBACK_MS = 2 * 86_400_000;
