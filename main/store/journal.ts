@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { syncFolder } from './durableFile.js';
 import { frameRecord, isWholeRecord, unframeRecord } from './journalRecord.js';
 import { readLines } from './lines.js';
-import { errorCode, nodeFs, writeAll, type StoreFile, type StoreFs } from './storeFs.js';
+import { DSYNC, errorCode, nodeFs, writeAll, type StoreFile, type StoreFs } from './storeFs.js';
 import type { Change } from './types.js';
 
 export interface JournalRead {
@@ -103,9 +103,6 @@ export interface JournalWriter {
   length(): number;
   close(): Promise<void>;
 }
-
-/** O_DSYNC where there is one (not on Windows): a write returns once it is on disk, with no fdatasync after it. */
-const DSYNC = constants.O_DSYNC ?? 0;
 
 /**
  * Opens the journal for appending at `goodLength`, cutting off whatever follows (a torn line).

@@ -29,7 +29,8 @@ export interface StoreFs {
   readdir(path: string): Promise<string[]>;
 }
 
-const DSYNC = constants.O_DSYNC ?? 0;
+/** O_DSYNC where there is one (not on Windows): a write returns once it is on disk, with no fdatasync after it. */
+export const DSYNC = constants.O_DSYNC ?? 0;
 
 export const nodeFs: StoreFs = {
   async open(path, flags, mode) {
