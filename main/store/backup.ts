@@ -5,7 +5,7 @@ import { loadFolder, storeFiles, type LoadedFolder } from './folder.js';
 import { parseStamp } from './hlc.js';
 import { LineTooLong, readLines } from './lines.js';
 import { createLowStore, storeLimits } from './lowStore.js';
-import { createState, type Snapshot } from './state.js';
+import { createState, keyOf, type Snapshot } from './state.js';
 import { errorCode, nodeFs, type StoreFs } from './storeFs.js';
 import type { StateExport, Store, StoredRecord, VersionedChange } from './types.js';
 
@@ -186,7 +186,7 @@ function problemOf(value: unknown, seen: Set<string>): string | undefined {
   if (!c || typeof c !== 'object' || typeof c.entity !== 'string' || (c.op !== 'update' && c.op !== 'delete')) return 'not a record';
   if (!c.record || typeof c.record !== 'object' || typeof c.record.id !== 'string') return 'a record without an id';
   if (typeof c.hlc !== 'string' || !parseStamp(c.hlc)) return 'a record without a version';
-  const key = `${c.entity}\u0000${c.record.id}`;
+  const key = keyOf(c.entity, c.record.id);
   if (seen.has(key)) return `${c.entity} ${c.record.id} appears twice`;
   seen.add(key);
   return undefined;

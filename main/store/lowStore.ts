@@ -6,7 +6,7 @@ import { StoreError } from './errors.js';
 import { loadFolder, removeLeftovers, storeFiles, type StoreFiles } from './folder.js';
 import { createClock, formatStamp, parseStamp, type Clock } from './hlc.js';
 import { openJournal } from './journal.js';
-import { createState, type Snapshot, type State } from './state.js';
+import { createState, keyOf, type Snapshot, type State } from './state.js';
 import { nodeFs, type StoreFs } from './storeFs.js';
 import type { Change, ChangeRequest, ChangesAnswer, StateExport, StorageStatus, Store, VersionedChange } from './types.js';
 import { createWritePath } from './writePath.js';
@@ -195,7 +195,7 @@ function newerVersions(
 ): ChangeRequest[] {
   const newest = new Map<string, VersionedChange>();
   for (const change of incoming) {
-    const key = `${change.entity}\u0000${change.record.id}`;
+    const key = keyOf(change.entity, change.record.id);
     const seen = newest.get(key);
     if (!seen || seen.hlc < change.hlc) newest.set(key, change);
   }

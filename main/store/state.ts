@@ -20,6 +20,9 @@ export interface StateLimits {
 
 export type State = ReturnType<typeof createState>;
 
+/** One record's key across entities: a map key for the write path, a merge and a backup. */
+export const keyOf = (entity: string, id: string) => `${entity}\u0000${id}`;
+
 const recordBytes = (record: StoredRecord | undefined) => (record ? JSON.stringify(record).length + 1 : 0);
 const versionBytes = (id: string, hlc: string) => id.length + hlc.length + 6;
 

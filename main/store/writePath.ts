@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import { StoreError, writeFailure } from './errors.js';
 import type { StoreFiles } from './folder.js';
 import type { JournalWriter } from './journal.js';
-import type { State } from './state.js';
+import { keyOf, type State } from './state.js';
 import type { Change, StorageStatus } from './types.js';
 
 export interface WritePathOptions {
@@ -36,8 +36,6 @@ interface Batch {
   resolve(changes: Change[]): void;
   reject(err: Error): void;
 }
-
-const keyOf = (entity: string, id: string) => `${entity}\u0000${id}`;
 
 /**
  * The write path: group commits to the journal, and nothing else sees a change before it is on
