@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import express, { Router } from 'express';
 import type { Logger } from './log.js';
 import { HttpError } from './server/httpError.js';
+import { isLoopback } from './server/webFront.js';
 import { writeFileAtomic } from './store/durableFile.js';
 
 /**
@@ -24,10 +25,9 @@ export interface ControlFile {
 export function controlRoutes(secret: string, commands: ControlCommands): Router {
   const router = Router();
   router.post('/api/v1/control/:command', express.json({ limit: 16 * 1024 }), async (req, res) => {
-    const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const given = Buffer.from(String(req.get('Control-Secret') ?? ''));
     const want = Buffer.from(secret);
-    if (!(remote === '127.0.0.1' || remote === '::1') || given.length !== want.length || !timingSafeEqual(given, want)) {
+    if (!isLoopback(req.socket.remoteAddress) || given.length !== want.length || !timingSafeEqual(given, want)) {
       throw new HttpError(403, 'control commands come from this machine, with the secret in the data folder');
     }
     const run = Object.hasOwn(commands, req.params.command) ? commands[req.params.command] : undefined;

@@ -60,7 +60,8 @@ interface Client {
 export const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const closeCodes = { unauthorized: 1008, binary: 1003, goingAway: 1001 } as const;
 
-function refuse(socket: Duplex, status: string, why: string) {
+/** Answers an upgrade request with a plain-text HTTP refusal and ends the socket. */
+export function refuseUpgrade(socket: Duplex, status: string, why: string) {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${why}\n`);
 }
 
@@ -210,12 +211,12 @@ export function createSocketHub(options: SocketHubOptions): SocketHub {
   return {
     handleUpgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
-      if (closing) return refuse(socket, '503 Service Unavailable', 'shutting down');
+      if (closing) return refuseUpgrade(socket, '503 Service Unavailable', 'shutting down');
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== path || url.searchParams.get('ws') !== '1') {
-        return refuse(socket, '404 Not Found', `sockets are served at ${path}?token=…&ws=1`);
+        return refuseUpgrade(socket, '404 Not Found', `sockets are served at ${path}?token=…&ws=1`);
       }
-      if (!originAllowed(req, allowedOrigins)) return refuse(socket, '403 Forbidden', 'this origin may not open a socket');
+      if (!originAllowed(req, allowedOrigins)) return refuseUpgrade(socket, '403 Forbidden', 'this origin may not open a socket');
       const key = url.searchParams.get('token') ?? '';
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, key));
     },

@@ -5,6 +5,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
+import { errorBody } from './httpError.js';
+import { refuseUpgrade } from './socketHub.js';
 
 /**
  * The web port: plain HTTP and HTTPS on one port, told apart by the first byte (a TLS handshake
@@ -36,6 +38,12 @@ const DATA_PATH = /^\/(api|events|gantt|calendars|dav|\.well-known|feed)(\/|$|\?
 
 const bare = (address: string | undefined) => (address ?? '').replace(/^::ffff:/, '').split('%')[0]!.toLowerCase();
 
+/** Whether a socket address (local or remote) is this machine's loopback: 127.0.0.0/8 or ::1, IPv4-mapped or not. */
+export function isLoopback(address: string | undefined): boolean {
+  const a = bare(address);
+  return LOOPBACK.has(a) || a.startsWith('127.');
+}
+
 /** The host part of a Host header, without port or brackets; null if it is not one. */
 export function hostOf(header: string | undefined): string | null {
   if (!header || header.length > 300) return null;
@@ -55,7 +63,7 @@ export function ownNames(extra: readonly string[] = []): Set<string> {
 /** Why this request must not be served, as [status, message], or null when it may go on. */
 export function frontCheck(req: IncomingMessage, names: Set<string>): [number, string] | null {
   const local = bare(req.socket.localAddress);
-  const loopback = LOOPBACK.has(local) || local.startsWith('127.');
+  const loopback = isLoopback(local);
   const host = hostOf(req.headers.host);
   // A loopback connection answers to loopback names only: the window's page, never a rebound name.
   const known = host !== null && (loopback ? LOOPBACK.has(host) : names.has(host) || host === local);
@@ -71,7 +79,7 @@ function answer(res: ServerResponse, [status, message]: [number, string]) {
     res.writeHead(308, { Location: message, 'Content-Type': 'text/plain' }).end(`moved to ${message}\n`);
     return;
   }
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ action: 'error', message }));
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(errorBody(message)));
 }
 
 export function createWebFront(options: WebFrontOptions): WebFront {
@@ -95,8 +103,7 @@ export function createWebFront(options: WebFrontOptions): WebFront {
     socket.on('error', () => socket.destroy());
     const verdict = frontCheck(req, currentNames());
     if (verdict) {
-      const status = verdict[0] === 308 ? 403 : verdict[0];
-      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${verdict[1]}\n`);
+      refuseUpgrade(socket, `${verdict[0] === 308 ? 403 : verdict[0]} Refused`, verdict[1]);
       return;
     }
     options.onUpgrade(req, socket, head);
