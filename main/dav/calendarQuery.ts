@@ -2,13 +2,10 @@ import ICAL from 'ical.js';
 import type { Element } from '@xmldom/xmldom';
 import { CALDAV_NS, DavError } from './davError.js';
 import { children, is } from './davXml.js';
-import { isFloating } from './wallClock.js';
+import { isFloating, MAX_SERIES_STEPS } from './wallClock.js';
 
 /** A compiled calendar-query filter: does this resource (its VCALENDAR) match? */
 export type Filter = (vcalendar: ICAL.Component) => boolean;
-
-/** Beyond this many occurrences from a series' start, a series counts as overlapping: a superset is safe, a hang is not. */
-const MAX_STEPS = 20_000;
 
 const unsupported = (what: string) => new DavError(403, 'supported-filter', `this server cannot filter by ${what}`);
 
@@ -59,7 +56,8 @@ export function occursIn(vevents: ICAL.Component[], range: Range, zone: ICAL.Tim
   const iterator = event.iterator();
   let steps = 0;
   for (let next = iterator.next(); next; next = iterator.next()) {
-    if (++steps > MAX_STEPS) return true;
+    // Beyond the bound a series counts as overlapping: a superset is safe, a hang is not.
+    if (++steps > MAX_SERIES_STEPS) return true;
     if (instant(next, zone) >= range.end) return false;
     const details = event.getOccurrenceDetails(next);
     if (overlaps(instant(details.startDate, zone), instant(details.endDate, zone), range)) return true;

@@ -1,7 +1,7 @@
 import ICAL from 'ical.js';
 import { unescapeHtml } from '../server/validate.js';
 import type { StoredRecord } from '../store/types.js';
-import { addSeconds, asDate, isMidnight, timeFromRecord } from './wallClock.js';
+import { addSeconds, asDate, isMidnight, seriesUntil, timeFromRecord } from './wallClock.js';
 import { icalZone, vtimezone } from './zones.js';
 
 /** One CalDAV resource: a single event, or a series with its exceptions (one UID). */
@@ -141,15 +141,12 @@ function addFields(component: ICAL.Component, record: StoredRecord, alarms: bool
   if (alarms) addAlarms(component, record.alarms);
 }
 
-/**
- * The series' RRULE. The Scheduler ends a series at its end_date (it appends UNTIL=end_date when it
- * expands), so that is where the rule ends unless it counts; "9999" means it never ends.
- */
+/** The series' RRULE, ending where the Scheduler ends the series (seriesUntil). */
 function ruleOf(master: StoredRecord, zone: ICAL.Timezone, allDay: boolean): ICAL.Recur {
   const recur = ICAL.Recur.fromString(String(master.rrule));
   recur.until = null;
-  const end = String(master.end_date ?? '');
-  if (!recur.count && end && !end.startsWith('9999')) {
+  const end = seriesUntil(recur, master.end_date);
+  if (end) {
     const until = timeFromRecord(end, zone);
     recur.until = allDay ? asDate(until) : until.convertToZone(ICAL.Timezone.utcTimezone);
   }

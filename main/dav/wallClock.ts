@@ -6,6 +6,8 @@ import ICAL from 'ical.js';
 /** The Scheduler's "no end" for a series that repeats forever. */
 export const NO_END = '9999-02-01 00:00';
 export const DAY_MS = 86_400_000;
+/** No series is stepped through further than this many occurrences from its start (an hourly series over years): a bound, not a hang. */
+export const MAX_SERIES_STEPS = 20_000;
 
 const WALL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?)?$/;
 // The start of a record's date, whatever follows it (parseWall): unlike WALL, not anchored at the end.
@@ -121,6 +123,15 @@ export function timeFromRecord(value: unknown, zone: ICAL.Timezone): ICAL.Time {
 export function recordFromTime(time: ICAL.Time): string {
   const wall = wallOfTime(time);
   return wallText(time.isDate ? { ...wall, h: 0, mi: 0, s: 0 } : wall);
+}
+
+/**
+ * Where a series' rule ends: the record's end_date, as the Scheduler ends a series there (it
+ * appends UNTIL=end_date when it expands) unless the rule counts; null for no end ("9999" never ends).
+ */
+export function seriesUntil(recur: ICAL.Recur, endDate: unknown): string | null {
+  const end = String(endDate ?? '');
+  return !recur.count && end && !end.startsWith('9999') ? end : null;
 }
 
 /** A client's time in the calendar's zone. Floating times (no zone) already are its wall clock. */

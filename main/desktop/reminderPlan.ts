@@ -5,7 +5,7 @@
 // and every browser carry. VALARMs written by calendar apps are never read here: a desk reminds
 // only of what its person chose, or of the default of a calendar the person shows.
 import ICAL from 'ical.js';
-import { DAY_MS, parseWall, wallMs, wallOf, wallOfTime, wallText, zoneClock, type Wall } from '../dav/wallClock.js';
+import { DAY_MS, MAX_SERIES_STEPS, parseWall, seriesUntil, wallMs, wallOf, wallOfTime, wallText, zoneClock, type Wall } from '../dav/wallClock.js';
 import { unescapeHtml } from '../server/validate.js';
 import { isChoice, REMIND_MINUTES, type Choice } from './ipc.js';
 
@@ -57,9 +57,6 @@ export interface Plan {
   next: number | null;
 }
 
-/** No series is stepped through further than this from its start (an hourly series over years). */
-const MAX_STEPS = 20_000;
-
 const floating = (w: Wall) => ICAL.Time.fromData({ year: w.y, month: w.mo, day: w.d, hour: w.h, minute: w.mi, second: w.s, isDate: false });
 
 interface Occurrence {
@@ -100,11 +97,10 @@ function* seriesStarts(master: Rec, firstWall: number, lastWall: number): Genera
   } catch {
     return; // Checked when written; an unreadable rule reminds of nothing rather than stopping every reminder.
   }
-  // The Scheduler ends a series at its end_date unless the rule counts; "9999" never ends.
   recur.until = null;
-  const end = String(master.end_date ?? '');
-  const until = parseWall(end);
-  if (!recur.count && until && !end.startsWith('9999')) recur.until = floating(until);
+  const end = seriesUntil(recur, master.end_date);
+  const until = end && parseWall(end);
+  if (until) recur.until = floating(until);
   const skip = skippable(recur, start, firstWall);
   if (skip > 0) {
     if (recur.count && recur.count <= skip) return;
@@ -113,7 +109,7 @@ function* seriesStarts(master: Rec, firstWall: number, lastWall: number): Genera
   }
   const iterator = recur.iterator(floating(start));
   let steps = 0;
-  for (let next = iterator.next(); next && steps < MAX_STEPS; next = iterator.next(), steps++) {
+  for (let next = iterator.next(); next && steps < MAX_SERIES_STEPS; next = iterator.next(), steps++) {
     const wall = wallOfTime(next);
     if (wallMs(wall) > lastWall) return;
     yield wall;
