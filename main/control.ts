@@ -40,7 +40,7 @@ export function controlRoutes(secret: string, commands: ControlCommands): Router
 export const newControlSecret = () => randomBytes(24).toString('base64url');
 
 /** Keeps the secret with the port in the data folder, until `remove` is called (at a clean stop). */
-export async function writeControlFile(dataDir: string, port: number, secret: string): Promise<{ remove(): Promise<void> }> {
+async function writeControlFile(dataDir: string, port: number, secret: string): Promise<{ remove(): Promise<void> }> {
   const file = join(dataDir, FILE);
   await writeFileAtomic(file, `${JSON.stringify({ port, secret } satisfies ControlFile)}\n`, { mode: 0o600 });
   return { remove: () => rm(file, { force: true }) };

@@ -32,7 +32,7 @@ export interface SocketHubOptions {
 }
 
 /** The default fan-out window: below what a person notices, long enough to batch a busy office's writes. */
-export const DEFAULT_FANOUT_WINDOW_MS = 10;
+const DEFAULT_FANOUT_WINDOW_MS = 10;
 
 export interface SocketHub {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;

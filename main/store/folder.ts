@@ -89,7 +89,7 @@ export async function removeLeftovers(files: StoreFiles, fs: StoreFs): Promise<v
   }
 }
 
-export function isSnapshot(data: unknown): data is Snapshot {
+function isSnapshot(data: unknown): data is Snapshot {
   const s = data as Snapshot | null;
   return (
     !!s &&
