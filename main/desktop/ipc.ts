@@ -162,19 +162,19 @@ export function isOwnFrame(frameUrl: string | null | undefined, appOrigin: strin
 const RECORD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** An event or calendar id as the store keeps them. */
-export function checkRecordId(value: unknown, what = 'event'): string {
+function checkRecordId(value: unknown, what = 'event'): string {
   if (typeof value !== 'string' || !RECORD_ID.test(value)) throw new IpcArgumentError(`unknown ${what}`);
   return value;
 }
 
 /** A "Remind me" choice, or null for none of its own. */
-export function checkChoice(value: unknown): Choice | null {
+function checkChoice(value: unknown): Choice | null {
   if (value === null || isChoice(value)) return value;
   throw new IpcArgumentError(`a reminder is one of ${REMIND_MINUTES.join(', ')} minutes, "none" or null`);
 }
 
 /** Calendar ids, as many as an office has (bounded). */
-export function checkCalendarIds(value: unknown): string[] {
+function checkCalendarIds(value: unknown): string[] {
   if (!Array.isArray(value) || value.length > 1000) throw new IpcArgumentError('expected a list of up to 1000 calendar ids');
   return value.map((id) => checkRecordId(id, 'calendar'));
 }

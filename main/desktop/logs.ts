@@ -104,8 +104,6 @@ export function createDeskLog(options: DeskLogOptions) {
   };
 }
 
-export type DeskLog = ReturnType<typeof createDeskLog>;
-
 export interface DiagnosticsInput {
   version: string;
   /** e.g. { electron: '45.5.0', chrome: '…', node: '…' } */

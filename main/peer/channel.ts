@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 
 /**
  * One proven connection between two desks: JSON messages over a WebSocket on mutual TLS, after
- * both ends proved the join key (see deskTls.ts for the handshake). Either end can call the other
+ * both ends proved the join key (see deskLink.ts for the handshake). Either end can call the other
  * (`call` → `ret`) and send events. The side that connected sends a ping every heartbeat and
  * learns the other side's clock from the pongs; either side gives up on a silent peer.
  */
@@ -48,8 +48,6 @@ export interface Channel {
    * follower waits for it before it stamps or checks anything against the host's time.
    */
   clockKnown(timeoutMs: number): Promise<boolean>;
-  /** Bytes waiting to be sent. */
-  buffered(): number;
   close(why?: string): void;
 }
 
@@ -237,7 +235,6 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
       if (samples.length === 0) return null;
       return Math.round(samples.reduce((best, s) => (s.rtt < best.rtt ? s : best)).offset);
     },
-    buffered: () => ws.bufferedAmount,
     close: (why = 'closed') => finish(why),
   };
   return channel;

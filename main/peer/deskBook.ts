@@ -25,7 +25,6 @@ export interface DeskBook {
   get(deskId: string): KnownDesk | undefined;
   /** Adds or refreshes desks; saved a moment later, once per burst. */
   note(desks: Omit<KnownDesk, 'lastSeen'>[], seen?: number): void;
-  forget(deskId: string): void;
   /** The last time this desk was in sync with another desk of the calendar (0: never). */
   inSyncAt(): number;
   /** This desk is in sync with another now (it follows a host, or hosts a follower). */
@@ -90,9 +89,6 @@ export async function openDeskBook(dir: string, me: string, log: Logger): Promis
         desks.delete(oldest.deskId);
       }
       if (changed) save();
-    },
-    forget(deskId) {
-      if (desks.delete(deskId)) save();
     },
     inSyncAt: () => inSyncAt,
     markInSync(at = Date.now()) {

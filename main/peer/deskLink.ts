@@ -44,10 +44,12 @@ const CLOSE = { proof: 4001, calendar: 4002, protocol: 4003, keyChanged: 4004, b
 const KIND_OF: Record<number, RefusalKind> = { 4001: 'proof', 4002: 'calendar', 4003: 'protocol', 4004: 'key-changed', 4005: 'busy' };
 const MAX_PAYLOAD = 16 * 1024 * 1024;
 const PATH = '/desk';
+/** At most this many connections may be proving themselves at once: strangers cannot pile them up. */
+const MAX_UNPROVEN = 32;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Checks what the other desk says about itself, as any input from the network. */
-export function checkDeskInfo(raw: unknown, deskId: string): DeskInfo {
+function checkDeskInfo(raw: unknown, deskId: string): DeskInfo {
   const i = raw as Partial<DeskInfo> | null;
   const port = (p: unknown) => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
   const addresses = (a: unknown) => Array.isArray(a) && a.length <= 16 && a.every((x) => typeof x === 'string' && isIP(x) !== 0);
@@ -184,8 +186,6 @@ export interface DeskServerOptions {
   onChannel(channel: Channel): void;
   /** A connection that failed (reported once per desk id by the caller). */
   onRefused?(kind: RefusalKind, deskId: string | null, address: string): void;
-  /** At most this many connections may be proving themselves at once: strangers cannot pile them up. */
-  maxUnproven?: number;
 }
 
 export interface DeskServer {
@@ -196,7 +196,6 @@ export interface DeskServer {
 /** The desk port: TLS 1.3 with client certificates, one WebSocket path, proofs before anything else. */
 export async function startDeskServer(options: DeskServerOptions): Promise<DeskServer> {
   const { me, timing, log } = options;
-  const maxUnproven = options.maxUnproven ?? 32;
   let unproven = 0;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
   const https: Server = createServer({ cert: me.cert.cert, key: me.cert.key, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false });
@@ -242,7 +241,7 @@ export async function startDeskServer(options: DeskServerOptions): Promise<DeskS
     socket.on('error', () => socket.destroy());
     const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const clientId = peerIdOf(socket);
-    if (new URL(req.url ?? '/', 'https://x').pathname !== PATH || !clientId || unproven >= maxUnproven) {
+    if (new URL(req.url ?? '/', 'https://x').pathname !== PATH || !clientId || unproven >= MAX_UNPROVEN) {
       socket.end(`HTTP/1.1 ${clientId ? '503 Busy' : '401 Certificate Required'}\r\nConnection: close\r\n\r\n`);
       return;
     }

@@ -42,10 +42,6 @@ export interface DiscoveryOptions {
   /** The desk port (SRV). */
   port: number;
   log: Logger;
-  /** For tests: the network interface to use (multicast-dns and ciao `interface`). */
-  mdns?: { interface?: string };
-  /** Hints kept at most (the newest win): 1,000 fake announcements cost this much and no more. */
-  maxHints?: number;
 }
 
 export interface Discovery {
@@ -55,6 +51,9 @@ export interface Discovery {
   onChange(listener: () => void): () => void;
   close(): Promise<void>;
 }
+
+/** Hints kept at most (the newest win): 1,000 fake announcements cost this much and no more. */
+const MAX_HINTS = 256;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 /** Text from the LAN as it may be shown or printed: no control characters, bounded. */
@@ -132,7 +131,7 @@ export function createHintBook(max: number) {
  */
 export function createDiscovery(options: DiscoveryOptions): Discovery {
   const { port, log } = options;
-  const hints = createHintBook(options.maxHints ?? 256);
+  const hints = createHintBook(MAX_HINTS);
   const outdated = new Map<string, OutdatedDesk>();
   const listeners = new Set<() => void>();
   const changed = () => listeners.forEach((l) => l());
@@ -144,7 +143,6 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
   const browser = createMdnsBrowser({
     type: `_${SERVICE_TYPE}._tcp.local`,
     log,
-    mdns: options.mdns?.interface ? { interface: options.mdns.interface } : undefined,
     onSighting(sighting) {
       const hint = parseHint(sighting);
       if (!hint) {
@@ -176,7 +174,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
         service.updateTxt(txt);
         return;
       }
-      responder = getResponder({ interface: options.mdns?.interface ?? lanInterfaces() });
+      responder = getResponder({ interface: lanInterfaces() });
       service = responder.createService({ name: `LAN Scheduler ${what.deskId.slice(0, 12)}`, type: SERVICE_TYPE, port, txt });
       service.advertise().catch((err: Error) => log.warn(`mDNS announce: ${err.message}`));
     },

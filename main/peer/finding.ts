@@ -20,7 +20,7 @@ export interface Rank {
   revision: number;
 }
 
-export function ranksBefore(a: Rank, b: Rank): boolean {
+function ranksBefore(a: Rank, b: Rank): boolean {
   if (a.synced !== b.synced) return a.synced;
   if (a.revision !== b.revision) return a.revision > b.revision;
   return a.deskId < b.deskId;

@@ -25,16 +25,9 @@ export interface MdnsBrowserOptions {
   log: Logger;
   onSighting(s: Sighting): void;
   onGoodbye(instance: string, address: string): void;
-  /** multicast-dns options (tests pass `interface`). */
-  mdns?: makeMdns.Options;
-  /** The first interval; it doubles up to `maxIntervalMs`. */
-  firstIntervalMs?: number;
-  maxIntervalMs?: number;
 }
 
 export interface MdnsBrowser {
-  /** Starts the backoff again from the first interval (a new network, say). */
-  restart(): void;
   close(): Promise<void>;
 }
 
@@ -61,18 +54,19 @@ const txtOf = (answer: TxtAnswer): Record<string, string> => {
 
 const lower = (name: string) => name.toLowerCase();
 const MAX_INSTANCES = 512;
+/** Questions go 1 s apart at first, then 2 s, 4 s … up to an hour. */
+const FIRST_INTERVAL_MS = 1000;
+const MAX_INTERVAL_MS = 3_600_000;
 
 export function createMdnsBrowser(options: MdnsBrowserOptions): MdnsBrowser {
   const { type, log } = options;
-  const first = options.firstIntervalMs ?? 1000;
-  const maxInterval = options.maxIntervalMs ?? 3_600_000;
-  const mdns = makeMdns({ ...options.mdns });
+  const mdns = makeMdns();
   mdns.on('error', (err: Error) => log.warn(`mDNS: ${err.message}`));
   mdns.on('warning', (err: Error) => log.warn(`mDNS: ${err.message}`));
   const cache = new Map<string, Cached>();
   // Our own questions come back on loopback: the id tells them apart from other hosts'.
   const ownId = randomInt(1, 65535);
-  let interval = first;
+  let interval = FIRST_INTERVAL_MS;
   let timer: NodeJS.Timeout | undefined;
   let heardSince = false;
   let closed = false;
@@ -144,8 +138,8 @@ export function createMdnsBrowser(options: MdnsBrowserOptions): MdnsBrowser {
     const now = Date.now();
     const lapse = Math.min(...[...cache.values()].map((c) => c.ptrExpires - 0.2 * c.ptrTtl * 1000 - now));
     for (const [instance, c] of cache) if (c.ptrExpires <= now) cache.delete(instance);
-    const next = Math.min(interval, Number.isFinite(lapse) ? Math.max(lapse, first) : interval);
-    interval = Math.min(interval * 2, maxInterval);
+    const next = Math.min(interval, Number.isFinite(lapse) ? Math.max(lapse, FIRST_INTERVAL_MS) : interval);
+    interval = Math.min(interval * 2, MAX_INTERVAL_MS);
     // 20-120 ms of jitter, so that desks that started together do not ask at the same instant.
     timer = setTimeout(ask, next + randomInt(20, 120));
   };
@@ -156,12 +150,6 @@ export function createMdnsBrowser(options: MdnsBrowserOptions): MdnsBrowser {
 
   let closing: Promise<void> | null = null;
   return {
-    restart() {
-      if (closed) return;
-      clearTimeout(timer);
-      interval = first;
-      timer = setTimeout(ask, randomInt(20, 120));
-    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         closed = true;

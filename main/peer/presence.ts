@@ -1,5 +1,5 @@
 /** The live entity a desk publishes its presence on, for its own pages and browsers. */
-export const PRESENCE_ENTITY = 'presence';
+const PRESENCE_ENTITY = 'presence';
 
 type Role = 'starting' | 'host' | 'peer' | 'leaving';
 
@@ -65,5 +65,3 @@ export function startPresence(source: PresenceSource, selfName: string) {
     close: () => void off(),
   };
 }
-
-export type PresencePublisher = ReturnType<typeof startPresence>;

@@ -3,7 +3,7 @@ import type { DeskCertificate } from '../trust/certificate.js';
 import { calendarSecrets } from '../trust/keys.js';
 import type { DeskInfo } from './channel.js';
 import { defaultTiming, type Target } from './context.js';
-import { connectDesk, LinkRefused, type LinkIdentity, type LinkTiming } from './deskLink.js';
+import { connectDesk, type LinkIdentity, type LinkRefused, type LinkTiming } from './deskLink.js';
 
 export interface CalendarHint {
   calendarId: string;
@@ -21,9 +21,10 @@ async function tryDesk(hint: CalendarHint, me: LinkIdentity, timing: LinkTiming,
       channel.close('only trying the key');
       return { kind: 'opened', keyGen: channel.keyGen };
     } catch (err) {
-      if (!(err instanceof LinkRefused)) continue;
-      if (err.kind === 'key-changed') return { kind: 'key-changed' };
-      if (err.kind === 'proof' || err.kind === 'pin' || err.kind === 'calendar') return { kind: 'refused' };
+      // connectDesk rejects with a LinkRefused only.
+      const { kind } = err as LinkRefused;
+      if (kind === 'key-changed') return { kind: 'key-changed' };
+      if (kind === 'proof' || kind === 'pin' || kind === 'calendar') return { kind: 'refused' };
     }
   }
   return { kind: 'unreachable' };

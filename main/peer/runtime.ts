@@ -165,7 +165,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
   }, Math.min(timing.keepDeletionsMs / 4, 10 * 60_000));
   upkeep.unref();
 
-  const discovery: Discovery = createDiscovery({ port: deskPort, log, mdns: options.mdns });
+  const discovery: Discovery = createDiscovery({ port: deskPort, log });
   const announce = () => discovery.announce({ calendarId: calendar.id, calendarName: calendar.name, deskId, role: active.role(), webPort: port });
   const reportedOutdated = new Set<string>();
   discovery.onChange(() => {

@@ -62,8 +62,6 @@ export interface PeerRuntimeOptions {
   /** Desks to reach by unicast at start (from an invite), besides mDNS and the desks seen before. */
   invite?: Target[];
   timing?: Partial<Timing>;
-  /** For tests: bonjour-service options. */
-  mdns?: Record<string, unknown>;
   /** How long deletions are remembered (default 90 days): desks apart for longer rejoin by the long-absence rules. */
   keepDeletionsDays?: number;
   /** Routes with their own authentication on the web port (local control commands), besides the calendar apps'. */

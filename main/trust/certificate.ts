@@ -55,7 +55,7 @@ export function deskIdOf(cert: Buffer | string): string {
 export const DESK_ID = /^[a-z2-7]{32}$/;
 
 /** SHA-256 of a certificate, upper-case hex in pairs, as browsers' certificate viewers show it. */
-export function fingerprintOf(cert: Buffer | string): string {
+function fingerprintOf(cert: Buffer | string): string {
   return new X509Certificate(cert).fingerprint256;
 }
 
