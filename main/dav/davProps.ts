@@ -4,7 +4,7 @@ import { calendarZone } from './calendarSettings.js';
 import { CALDAV_NS, DAV_NS } from './davError.js';
 import { collectionHref, DAV_ROOT, HOME, PRINCIPAL, resourceHref } from './davPaths.js';
 import { APPLE_NS, CS_NS, key, type PropName, type PropValue, type XmlBuilder } from './davXml.js';
-import { collectionsOf, etagOf, resourcesOf, type Collection, type NamedResource } from './resources.js';
+import { collectionsOf, etagOf, resourcesByCollection, type Collection, type NamedResource } from './resources.js';
 import { syncTokenOf } from './syncToken.js';
 import { calendarComponent } from './toIcal.js';
 import { vtimezone } from './zones.js';
@@ -22,7 +22,7 @@ export function davView(store: Store) {
   const zone = calendarZone(store);
   const revision = store.revision();
   const collections = collectionsOf(store);
-  const members = new Map<string, Map<string, NamedResource>>();
+  let members: Map<string, Map<string, NamedResource>> | undefined;
   const components = new WeakMap<NamedResource, ICAL.Component>();
   const texts = new WeakMap<NamedResource, string>();
   const view = {
@@ -32,10 +32,10 @@ export function davView(store: Store) {
     syncToken: syncTokenOf(store.storeId, revision),
     ctag: `"${store.storeId}-${revision}"`,
     collection: (id: string) => collections.find((c) => c.id === id),
-    resources(collectionId: string) {
-      let found = members.get(collectionId);
-      if (!found) members.set(collectionId, (found = resourcesOf(store, collectionId)));
-      return found;
+    /** A collection's resources by name; every collection's are read together, once per view. */
+    resources(collectionId: string): Map<string, NamedResource> {
+      members ??= resourcesByCollection(store);
+      return members.get(collectionId) ?? new Map();
     },
     component(resource: NamedResource) {
       let found = components.get(resource);

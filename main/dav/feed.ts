@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { TokenAuth } from '../server/auth.js';
 import type { Store } from '../store/types.js';
 import { calendarZone, readSettings } from './calendarSettings.js';
-import { collectionsOf, DEFAULT_COLLECTION, resourcesOf } from './resources.js';
+import { collectionsOf, DEFAULT_COLLECTION, resourcesByCollection } from './resources.js';
 import { calendarText } from './toIcal.js';
 
 /** The feed URLs of a calendar: one for all its events, one per calendar, one for events in none. */
@@ -64,7 +64,8 @@ export function feedRoutes(options: { store: Store; auth: TokenAuth }): Router {
     res.setHeader('Cache-Control', 'no-cache');
     if (req.get('If-None-Match') === etag) return void res.status(304).end();
     const name = scope === ALL ? 'Office calendar' : scope === NONE ? 'Office calendar (no calendar)' : wanted[0]!.name;
-    const resources = wanted.flatMap((c) => [...resourcesOf(store, c.id).values()]);
+    const byCollection = resourcesByCollection(store);
+    const resources = wanted.flatMap((c) => [...(byCollection.get(c.id)?.values() ?? [])]);
     const text = calendarText(resources, {
       zone,
       alarms: false,

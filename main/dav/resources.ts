@@ -49,21 +49,29 @@ export function collectionOfEvent(record: StoredRecord, calendarIds: ReadonlySet
   return id && calendarIds.has(id) ? id : DEFAULT_COLLECTION;
 }
 
-/** Every resource of a collection by name, from one read of the store (a series with its exceptions). */
-export function resourcesOf(store: Store, collectionId: string): Map<string, NamedResource> {
+/**
+ * Every resource by collection id, then by name, from one read of the store (a series with its
+ * exceptions). A collection with no events has no entry.
+ */
+export function resourcesByCollection(store: Store): Map<string, Map<string, NamedResource>> {
   const calendarIds = new Set(store.list(calendars.name).map((c) => c.id));
   const all = store.list(events.name);
   const exceptions = new Map<string, StoredRecord[]>();
   for (const e of all) {
     if (!e.recurring_event_id) continue;
     const key = String(e.recurring_event_id);
-    exceptions.set(key, [...(exceptions.get(key) ?? []), e]);
+    let list = exceptions.get(key);
+    if (!list) exceptions.set(key, (list = []));
+    list.push(e);
   }
-  const out = new Map<string, NamedResource>();
+  const out = new Map<string, Map<string, NamedResource>>();
   for (const master of all) {
-    if (master.recurring_event_id || collectionOfEvent(master, calendarIds) !== collectionId) continue;
+    if (master.recurring_event_id) continue;
+    const collectionId = collectionOfEvent(master, calendarIds);
+    let named = out.get(collectionId);
+    if (!named) out.set(collectionId, (named = new Map()));
     const name = resourceName(master);
-    if (!out.has(name)) out.set(name, { name, master, exceptions: exceptions.get(master.id) ?? [] });
+    if (!named.has(name)) named.set(name, { name, master, exceptions: exceptions.get(master.id) ?? [] });
   }
   return out;
 }
