@@ -6,6 +6,7 @@ import type { Logger } from '../main/log.js';
 import { formatStamp, parseStamp } from '../main/store/hlc.js';
 import { createLowStore } from '../main/store/lowStore.js';
 import type { ChangeRequest } from '../main/store/types.js';
+import { exportedChanges } from './helpers/storeExport.js';
 
 let dir: string;
 const lines: string[] = [];
@@ -134,24 +135,24 @@ describe('lowStore', () => {
     await here.commit([add('shared', 'from here'), add('mine')]);
     await there.commit([add('theirs')]);
     // Edited later over there, deleted later here.
-    await there.merge(here.exportState());
+    await there.merge(exportedChanges(here));
     await there.commit([{ entity: 'events', op: 'update', record: { id: 'shared', text: 'edited there' } }]);
     await here.commit([{ entity: 'events', op: 'delete', record: { id: 'mine' } }]);
 
-    const applied = await here.merge(there.exportState());
+    const applied = await here.merge(exportedChanges(there));
     expect(applied.map((c) => [c.op, c.record.id]).sort()).toEqual([['add', 'theirs'], ['update', 'shared']]);
-    await there.merge(here.exportState());
+    await there.merge(exportedChanges(here));
     const view = (s: typeof here) => s.list('events').map((r) => `${r.id}=${r.text}`).sort();
     expect(view(here)).toEqual(['shared=edited there', 'theirs=theirs']);
     expect(view(there)).toEqual(view(here));
     // An older version of a deleted record does not bring it back, and a repeat merge changes nothing.
     expect(await here.merge([{ entity: 'events', op: 'update', record: { id: 'mine', text: 'zombie' }, hlc: '00000000000-000000-old' }])).toEqual([]);
-    expect(await here.merge(there.exportState())).toEqual([]);
+    expect(await here.merge(exportedChanges(there))).toEqual([]);
     // Versions and tombstones survive a restart.
     await here.close();
     const again = await createLowStore({ dir, log });
     expect(await again.merge([{ entity: 'events', op: 'update', record: { id: 'mine', text: 'zombie' }, hlc: '00000000000-000000-old' }])).toEqual([]);
-    expect(again.exportState().find((c) => c.record.id === 'mine')).toMatchObject({ op: 'delete' });
+    expect(exportedChanges(again).find((c) => c.record.id === 'mine')).toMatchObject({ op: 'delete' });
     await again.close();
     await there.close();
     await rm(otherDir, { recursive: true, force: true });
@@ -185,7 +186,7 @@ describe('lowStore', () => {
     await skewed.commit([{ entity: 'events', op: 'add', record: { id: 'a', text: 'frozen' } }]);
     await skewed.close();
     const store = await createLowStore({ dir, log });
-    const held = store.exportState().find((c) => c.record.id === 'a')!;
+    const held = exportedChanges(store).find((c) => c.record.id === 'a')!;
     expect(parseStamp(held.hlc)!.wall).toBeLessThanOrEqual(Date.now());
     const [edit] = await store.commit([{ entity: 'events', op: 'update', record: { id: 'a', text: 'thawed' } }]);
     expect(edit!.hlc > held.hlc).toBe(true);
@@ -227,9 +228,9 @@ describe('lowStore', () => {
     expect(all.find((c) => c.record.id === 'e0')).toMatchObject({ op: 'delete' });
     expect(all.find((c) => c.record.id === 'e1')).toMatchObject({ op: 'update', record: { text: 'e1' } });
     expect(all.some((c) => c.record.id === 'later')).toBe(false);
-    // The pages can be read again, and exportState is the same as one list.
+    // The pages can be read again, and an export taken now, as one list, has the later record too.
     expect([...taken.pages].flat()).toEqual(all);
-    expect(store.exportState()).toHaveLength(2501);
+    expect(exportedChanges(store)).toHaveLength(2501);
     await store.close();
   });
 

@@ -121,11 +121,6 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
     get: (entity, id) => state.get(entity, id),
     commit: (requests) => commit(requests, true),
     merge,
-    exportState() {
-      const out: VersionedChange[] = [];
-      for (const page of exportPages().pages) for (const change of page) out.push(change);
-      return out;
-    },
     exportPages,
     collectTombstones: (before) => state.collectTombstones(formatStamp(before, 0, '')),
     flushed: () => writes.flushed(),

@@ -66,11 +66,10 @@ export interface Store {
    * the changes that were applied, once durable.
    */
   merge(changes: VersionedChange[]): Promise<Change[]>;
-  /** Every record and tombstone with its version: what a desk hands over when it (re)joins. */
-  exportState(): VersionedChange[];
   /**
-   * The same as `exportState`, as of this call, handed out in pages of `pageSize` as they are
-   * read: a large calendar is never one array. Cheap to take (the maps are copied, not the records).
+   * Every record and tombstone with its version (what a desk hands over when it (re)joins), as of
+   * this call, handed out in pages of `pageSize` as they are read: a large calendar is never one
+   * array. Cheap to take (the maps are copied, not the records).
    */
   exportPages(pageSize?: number): StateExport;
   /**

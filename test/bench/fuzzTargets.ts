@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { DISK_FULL } from '../../main/store/errors.js';
 import type { Store } from '../../main/store/types.js';
+import { exportedChanges } from '../helpers/storeExport.js';
 
 /** What one input got back. */
 export interface Outcome {
@@ -68,7 +69,7 @@ export function rawClient(port: number, token: string) {
 }
 
 /** Everything a store holds, as one comparable string. */
-const fingerprint = (store: Store) => `${store.revision()}:${JSON.stringify(store.exportState())}`;
+const fingerprint = (store: Store) => `${store.revision()}:${JSON.stringify(exportedChanges(store))}`;
 
 /**
  * Runs one target for `runs` inputs. Every answer must be below 500 (a 507 only for a full disk,
