@@ -4,7 +4,7 @@ import type { Target } from '../peer/context.js';
 import type { CalendarConfig, PeerRuntime, PeerRuntimeOptions, RoleEvent } from '../peer/runtime.js';
 
 /** The parts of a peer runtime the desktop uses, so that a test can pass a stand-in. */
-export type DeskPeer = Pick<PeerRuntime, 'deskId' | 'port' | 'state' | 'onState' | 'close' | 'calendar' | 'browserToken' | 'inviteTargets' | 'changeKey'> & {
+export type DeskPeer = Pick<PeerRuntime, 'port' | 'state' | 'onState' | 'close' | 'calendar' | 'browserToken' | 'inviteTargets' | 'changeKey'> & {
   certificate: Pick<PeerRuntime['certificate'], 'fingerprint'>;
   /** The desk's store, read by this desk's reminders (stand-ins may have none). */
   store?: PeerRuntime['store'];

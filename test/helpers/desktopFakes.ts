@@ -37,7 +37,6 @@ export function fakePeer(options: PeerRuntimeOptions): FakePeer {
   const listeners = new Set<(s: PeerState) => void>();
   const peer: FakePeer = {
     options,
-    deskId: DESK_ID,
     port: options.port || 45678,
     closes: 0,
     keyChanges: 0,
