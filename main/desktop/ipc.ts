@@ -1,5 +1,6 @@
 // Shared by the main process, the preload and the tests. The preload bundles this file into its
 // single sandboxed CommonJS file, so it must stay free of Node imports.
+import { calendarNameProblem } from '../checks.js';
 
 /** Every IPC channel between the window and the main process. */
 export const Channel = {
@@ -96,16 +97,12 @@ export function unwrap<T>(result: IpcResult<T>): T {
 /** A bad argument from the window: its message is meant for the person who typed it. */
 export class IpcArgumentError extends TypeError {}
 
-// C0, DEL and C1 controls, and the line and paragraph separators.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
 /** A calendar name as people type it: trimmed, 1–80 characters, no control characters. */
 export function checkCalendarName(value: unknown): string {
   if (typeof value !== 'string') throw new IpcArgumentError('the calendar name must be text');
   const name = value.trim();
-  if (name.length === 0) throw new IpcArgumentError('Give the calendar a name.');
-  if (name.length > 80) throw new IpcArgumentError('Keep the calendar name under 80 characters.');
-  if (CONTROL.test(name)) throw new IpcArgumentError('The calendar name cannot contain control characters.');
+  const problem = calendarNameProblem(name);
+  if (problem) throw new IpcArgumentError(problem);
   return name;
 }
 

@@ -1,5 +1,6 @@
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.js';
+import type { Role } from './discovery.js';
 
 /**
  * One proven connection between two desks: JSON messages over a WebSocket on mutual TLS, after
@@ -13,7 +14,7 @@ export interface DeskInfo {
   deskId: string;
   /** The person or machine the desk is named after, for "who is online". */
   name: string;
-  role: 'starting' | 'host' | 'peer' | 'leaving';
+  role: Role;
   /** The host it follows (for a peer), so that whoever asks can go there. */
   host: { deskId: string; addresses: string[]; deskPort: number } | null;
   /** Its own addresses and ports, as it knows them. */

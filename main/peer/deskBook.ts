@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { isPort } from '../checks.js';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from '../store/durableFile.js';
 import { DESK_ID } from '../trust/certificate.js';
@@ -41,7 +42,7 @@ function valid(d: Partial<KnownDesk>): d is KnownDesk {
     typeof d?.deskId === 'string' && DESK_ID.test(d.deskId) &&
     typeof d.name === 'string' && d.name.length <= 64 &&
     Array.isArray(d.addresses) && d.addresses.length <= 16 && d.addresses.every((a) => typeof a === 'string' && isIP(a) !== 0) &&
-    Number.isInteger(d.deskPort) && d.deskPort! > 0 && d.deskPort! <= 65535 &&
+    isPort(d.deskPort) &&
     Number.isFinite(d.lastSeen)
   );
 }

@@ -2,11 +2,13 @@ import { createServer, type Server } from 'node:https';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { CONTROL, isPort } from '../checks.js';
 import type { Logger } from '../log.js';
 import { deskIdOf, DESK_ID, type DeskCertificate } from '../trust/certificate.js';
 import { PROTOCOL_VERSION } from '../trust/keys.js';
 import { channelBinding, proofHolds, proofOf, type Transcript } from '../trust/proof.js';
 import { openChannel, type Channel, type ChannelOptions, type DeskInfo } from './channel.js';
+import { ROLES, type Role } from './discovery.js';
 
 /**
  * Desk-to-desk links: mutual TLS 1.3 on the desk port (each side presents its own self-signed
@@ -17,7 +19,7 @@ import { openChannel, type Channel, type ChannelOptions, type DeskInfo } from '.
  * Nothing but the two proofs crosses before both hold.
  */
 
-export type RefusalKind = 'unreachable' | 'pin' | 'proof' | 'calendar' | 'protocol' | 'key-changed' | 'busy' | 'timeout';
+export type RefusalKind = 'unreachable' | 'pin' | 'proof' | 'calendar' | 'protocol' | 'key-changed' | 'timeout';
 
 export class LinkRefused extends Error {
   constructor(
@@ -40,28 +42,28 @@ export interface LinkIdentity {
 
 export type LinkTiming = Pick<ChannelOptions, 'heartbeatMs' | 'lossMs' | 'maxBufferedBytes' | 'now'> & { handshakeMs: number };
 
-const CLOSE = { proof: 4001, calendar: 4002, protocol: 4003, keyChanged: 4004, busy: 4005 } as const;
-const KIND_OF: Record<number, RefusalKind> = { 4001: 'proof', 4002: 'calendar', 4003: 'protocol', 4004: 'key-changed', 4005: 'busy' };
+/** The close code a refusal is sent with, and so read back by the desk refused. */
+const CLOSE = { proof: 4001, calendar: 4002, protocol: 4003, 'key-changed': 4004 } as const satisfies Partial<Record<RefusalKind, number>>;
+type SentRefusal = keyof typeof CLOSE;
+const KIND_OF = new Map(Object.entries(CLOSE).map(([kind, code]) => [code as number, kind as SentRefusal]));
 const MAX_PAYLOAD = 16 * 1024 * 1024;
 const PATH = '/desk';
 /** At most this many connections may be proving themselves at once: strangers cannot pile them up. */
 const MAX_UNPROVEN = 32;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Checks what the other desk says about itself, as any input from the network. */
 function checkDeskInfo(raw: unknown, deskId: string): DeskInfo {
   const i = raw as Partial<DeskInfo> | null;
-  const port = (p: unknown) => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
   const addresses = (a: unknown) => Array.isArray(a) && a.length <= 16 && a.every((x) => typeof x === 'string' && isIP(x) !== 0);
   const ok =
     !!i && typeof i === 'object' &&
     i.deskId === deskId &&
     typeof i.name === 'string' && i.name.length <= 64 && !CONTROL.test(i.name) &&
-    ['starting', 'host', 'peer', 'leaving'].includes(i.role as string) &&
-    addresses(i.addresses) && port(i.deskPort) && port(i.webPort) &&
+    ROLES.includes(i.role as Role) &&
+    addresses(i.addresses) && isPort(i.deskPort) && isPort(i.webPort) &&
     Number.isSafeInteger(i.revision) && (i.revision as number) >= 0 &&
     Number.isSafeInteger(i.inSyncAt) && (i.inSyncAt as number) >= 0 &&
-    (i.host === null || (typeof i.host === 'object' && DESK_ID.test(String(i.host?.deskId)) && addresses(i.host?.addresses) && port(i.host?.deskPort)));
+    (i.host === null || (typeof i.host === 'object' && DESK_ID.test(String(i.host?.deskId)) && addresses(i.host?.addresses) && isPort(i.host?.deskPort)));
   if (!ok) throw new LinkRefused('protocol', 'the other desk described itself in a way this version does not understand', deskId);
   return { deskId, name: i.name!, role: i.role!, host: i.host ?? null, addresses: i.addresses!, deskPort: i.deskPort!, webPort: i.webPort!, revision: i.revision!, inSyncAt: i.inSyncAt! };
 }
@@ -102,7 +104,7 @@ function inbox(ws: WebSocket) {
     settle();
   };
   const onClose = (code: number, reason: Buffer) => {
-    ended = new LinkRefused(KIND_OF[code] ?? 'unreachable', reason.toString() || `the other desk closed the link (${code})`);
+    ended = new LinkRefused(KIND_OF.get(code) ?? 'unreachable', reason.toString() || `the other desk closed the link (${code})`);
     settle();
   };
   ws.on('message', onMessage);
@@ -207,32 +209,32 @@ export async function startDeskServer(options: DeskServerOptions): Promise<DeskS
   );
   https.on('tlsClientError', () => undefined);
 
-  const refuse = (ws: WebSocket, code: number, why: string, kind: RefusalKind, deskId: string | null, address: string) => {
+  const refuse = (ws: WebSocket, kind: SentRefusal, why: string, deskId: string | null, address: string) => {
     options.onRefused?.(kind, deskId, address);
-    ws.close(code, why);
+    ws.close(CLOSE[kind], why);
   };
 
   const accept = async (ws: WebSocket, socket: TLSSocket, clientId: string, address: string) => {
     const messages = inbox(ws);
     const hello = await messages.next(timing.handshakeMs);
     const calendar = me.calendar();
-    if (hello?.t !== 'hello') return refuse(ws, CLOSE.protocol, 'expected hello', 'protocol', clientId, address);
+    if (hello?.t !== 'hello') return refuse(ws, 'protocol', 'expected hello', clientId, address);
     if (hello.v !== PROTOCOL_VERSION) {
-      return refuse(ws, CLOSE.protocol, `protocol ${String(hello.v).slice(0, 8)}; this desk speaks ${PROTOCOL_VERSION}`, 'protocol', clientId, address);
+      return refuse(ws, 'protocol', `protocol ${String(hello.v).slice(0, 8)}; this desk speaks ${PROTOCOL_VERSION}`, clientId, address);
     }
-    if (hello.calendar !== calendar.id) return refuse(ws, CLOSE.calendar, 'not a desk of that calendar', 'calendar', clientId, address);
+    if (hello.calendar !== calendar.id) return refuse(ws, 'calendar', 'not a desk of that calendar', clientId, address);
     const transcript: Transcript = { calendarId: calendar.id, clientId, serverId: me.cert.deskId, binding: channelBinding(socket) };
     if (!proofHolds(calendar.deskSecret, 'client', transcript, hello.proof)) {
       // A desk that says it holds an older key generation is told the key changed, so it can say so
       // to its person; anyone else only learns that the proof failed.
       if (Number.isSafeInteger(hello.keyGen) && hello.keyGen < calendar.keyGen) {
-        return refuse(ws, CLOSE.keyChanged, `the key was changed (generation ${calendar.keyGen})`, 'key-changed', clientId, address);
+        return refuse(ws, 'key-changed', `the key was changed (generation ${calendar.keyGen})`, clientId, address);
       }
-      return refuse(ws, CLOSE.proof, 'the key proof failed', 'proof', clientId, address);
+      return refuse(ws, 'proof', 'the key proof failed', clientId, address);
     }
     ws.send(JSON.stringify({ t: 'hello', v: PROTOCOL_VERSION, proof: proofOf(calendar.deskSecret, 'server', transcript), keyGen: calendar.keyGen, info: me.info() }));
     const info = await messages.next(timing.handshakeMs);
-    if (info?.t !== 'info') return refuse(ws, CLOSE.protocol, 'expected info', 'protocol', clientId, address);
+    if (info?.t !== 'info') return refuse(ws, 'protocol', 'expected info', clientId, address);
     options.onChannel(openChannel(ws, checkDeskInfo(info.info, clientId), address, calendar.keyGen, { ...timing, log, pings: false }, messages.handOff()));
   };
 

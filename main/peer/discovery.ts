@@ -1,6 +1,7 @@
 import { getResponder, type CiaoService, type Responder } from '@homebridge/ciao';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { CONTROL, isPort } from '../checks.js';
 import type { Logger } from '../log.js';
 import { createMdnsBrowser, type Sighting } from './mdnsBrowser.js';
 import { DESK_ID } from '../trust/certificate.js';
@@ -8,7 +9,9 @@ import { CALENDAR_ID, PROTOCOL_VERSION } from '../trust/keys.js';
 
 export const SERVICE_TYPE = 'lansched';
 
-export type Role = 'starting' | 'host' | 'peer' | 'leaving';
+/** What a desk is doing in its calendar, as it announces and tells other desks. */
+export const ROLES = ['starting', 'host', 'peer', 'leaving'] as const;
+export type Role = (typeof ROLES)[number];
 
 /**
  * What one desk announces over mDNS: where it is and which calendar it belongs to. Never a key,
@@ -55,25 +58,23 @@ export interface Discovery {
 /** Hints kept at most (the newest win): 1,000 fake announcements cost this much and no more. */
 const MAX_HINTS = 256;
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROLS = new RegExp(CONTROL.source, 'g');
 /** Text from the LAN as it may be shown or printed: no control characters, bounded. */
-export const printable = (value: unknown, max = 80) => String(value ?? '').replace(CONTROL, '').slice(0, max);
+export const printable = (value: unknown, max = 80) => String(value ?? '').replace(CONTROLS, '').slice(0, max);
 
 const txtOf = (a: Announcement) => ({ v: String(PROTOCOL_VERSION), cal: a.calendarId, name: a.calendarName, id: a.deskId, role: a.role, web: String(a.webPort) });
 
 const addressOf = (s: Sighting) => (isIP(s.address) ? s.address : null);
 
-const validPort = (p: unknown) => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
-
 /** A hint from an announcement of this version, or null if it is not one. */
 export function parseHint(service: Sighting, now = Date.now()): Hint | null {
   const txt = (service.txt ?? {}) as Record<string, unknown>;
   const address = addressOf(service);
-  const role = (['starting', 'host', 'peer', 'leaving'] as const).find((r) => r === txt.role);
+  const role = ROLES.find((r) => r === txt.role);
   const webPort = Number(txt.web);
   if (txt.v !== String(PROTOCOL_VERSION) || !address || !role) return null;
   if (typeof txt.cal !== 'string' || !CALENDAR_ID.test(txt.cal) || typeof txt.id !== 'string' || !DESK_ID.test(txt.id)) return null;
-  if (!validPort(service.port) || !validPort(webPort)) return null;
+  if (!isPort(service.port) || !isPort(webPort)) return null;
   return { calendarId: txt.cal, calendarName: printable(txt.name, 100), deskId: txt.id, role, webPort, address, deskPort: service.port, seen: now };
 }
 

@@ -1,7 +1,7 @@
+import type { Role } from './discovery.js';
+
 /** The live entity a desk publishes its presence on, for its own pages and browsers. */
 const PRESENCE_ENTITY = 'presence';
-
-type Role = 'starting' | 'host' | 'peer' | 'leaving';
 
 /** A desk of the calendar, as the status area and the presence entity show it. */
 export interface DeskInfo {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { calendarNameProblem, isPort } from '../checks.js';
 import { DESK_ID } from './certificate.js';
 import { CALENDAR_ID, checkJoinKey } from './keys.js';
 
@@ -16,7 +17,6 @@ export interface DeskInvite {
 
 const SCHEME = 'lansched://join';
 const MAX_DESKS = 8;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function formatDeskInvite(invite: DeskInvite): string {
   const q = new URLSearchParams({ c: invite.calendar.id, n: invite.calendar.name, k: invite.calendar.joinKey, g: String(invite.calendar.keyGen) });
@@ -34,14 +34,14 @@ export function parseDeskInvite(text: unknown): DeskInvite {
   const name = (q.get('n') ?? '').trim();
   const keyGen = Number(q.get('g') ?? '0');
   if (!CALENDAR_ID.test(id)) throw new TypeError('The invite names no calendar: copy it again, whole.');
-  if (!name || name.length > 80 || CONTROL.test(name)) throw new TypeError('The invite\'s calendar name is not usable.');
+  if (calendarNameProblem(name)) throw new TypeError('The invite\'s calendar name is not usable.');
   if (!Number.isSafeInteger(keyGen) || keyGen < 0) throw new TypeError('The invite\'s key generation is not a number.');
   const joinKey = checkJoinKey(q.get('k') ?? '');
   const desks = q.getAll('d').slice(0, MAX_DESKS).map((entry) => {
     const [deskId = '', portText = '', list = ''] = entry.split('~');
     const deskPort = Number(portText);
     const addresses = list.split(',').filter((a) => isIP(a) !== 0).slice(0, 4);
-    if (!DESK_ID.test(deskId) || !Number.isInteger(deskPort) || deskPort <= 0 || deskPort > 65535 || addresses.length === 0) {
+    if (!DESK_ID.test(deskId) || !isPort(deskPort) || addresses.length === 0) {
       throw new TypeError('The invite lists a desk in a form this version does not read.');
     }
     return { deskId, addresses, deskPort };
