@@ -6,7 +6,7 @@ import { createTokenAuth } from './server/auth.js';
 import { loadDesk, reachableHost, saveDesk } from './hostFiles.js';
 import type { Logger } from './log.js';
 import { createDiscovery, printable } from './peer/discovery.js';
-import { findCalendarByKey } from './peer/probe.js';
+import { calendarHintOf, findCalendarByKey } from './peer/probe.js';
 import { startPeer, type CalendarConfig, type PeerRuntime, type RoleEvent } from './peer/runtime.js';
 import { loadOrCreateDeskCertificate } from './trust/certificate.js';
 import { browserLink, formatDeskInvite, parseDeskInvite, type DeskInvite } from './trust/invite.js';
@@ -65,7 +65,7 @@ async function chooseCalendar(o: DeskArgs, kept: CalendarConfig | null): Promise
     const cert = await loadOrCreateDeskCertificate(o.dataDir, o.log);
     const browse = createDiscovery({ port: 0, log: o.log });
     await new Promise((r) => setTimeout(r, 2500));
-    const hints = browse.hints().map((h) => ({ calendarId: h.calendarId, calendarName: h.calendarName, target: { deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort } }));
+    const hints = browse.hints().map(calendarHintOf);
     await browse.close();
     const trial = await findCalendarByKey({ cert, joinKey: o.joinKey, hints, log: o.log });
     if (!trial.found) {

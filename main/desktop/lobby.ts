@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import express from 'express';
 import type { Logger } from '../log.js';
 import type { Hint } from '../peer/discovery.js';
-import type { CalendarHint } from '../peer/probe.js';
+import { calendarHintOf, type CalendarHint } from '../peer/probe.js';
 import { pageApp } from '../server/liveServer.js';
 
 /** What the lobby needs of discovery: browsing only, it never announces. */
@@ -79,7 +79,7 @@ export async function startLobby(options: LobbyOptions): Promise<Lobby> {
       return browser
         .hints()
         .filter((h) => calendarId === undefined || h.calendarId === calendarId)
-        .map((h) => ({ calendarId: h.calendarId, calendarName: h.calendarName, target: { deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort } }));
+        .map(calendarHintOf);
     },
     onChange(listener) {
       listeners.add(listener);

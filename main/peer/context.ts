@@ -71,6 +71,9 @@ export interface DeskContext {
   announce(changes: Change[]): void;
 }
 
+/** The call every desk answers in every role: what it is now (a desk looking for the host asks it). */
+export const statusHandler = (ctx: DeskContext) => ({ status: () => ctx.me.info() });
+
 export const targetOf = (info: Pick<DeskInfo, 'deskId' | 'addresses' | 'deskPort'>, seenAt?: string): Target => ({
   deskId: info.deskId,
   // The address its packets came from first: the one that certainly routes back.

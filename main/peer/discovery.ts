@@ -66,6 +66,9 @@ const txtOf = (a: Announcement) => ({ v: String(PROTOCOL_VERSION), cal: a.calend
 
 const addressOf = (s: Sighting) => (isIP(s.address) ? s.address : null);
 
+/** Where the desk a hint names may be reached: only where its announcement came from. */
+export const hintTarget = (h: Pick<Hint, 'deskId' | 'address' | 'deskPort'>) => ({ deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort });
+
 /** A hint from an announcement of this version, or null if it is not one. */
 export function parseHint(service: Sighting, now = Date.now()): Hint | null {
   const txt = (service.txt ?? {}) as Record<string, unknown>;

@@ -2,8 +2,8 @@ import type { Change, VersionedChange } from '../store/types.js';
 import { ChannelClosed, type Channel } from './channel.js';
 import { formatStamp } from '../store/hlc.js';
 import { bySize, checkIncoming, PAGE, versioned } from './changes.js';
-import { lastTogether, planRejoin } from './longAbsence.js';
-import type { DeskContext, ListedDesk, Target } from './context.js';
+import { keyOf, lastTogether, planRejoin } from './longAbsence.js';
+import { statusHandler, type DeskContext, type ListedDesk, type Target } from './context.js';
 
 /** A desk following a host: its pushes, the host's stream, and what the host says about the calendar. */
 export interface Following {
@@ -77,14 +77,14 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     const theirs = new Map<string, VersionedChange>();
     let revision = 0;
     await pull(async (raw, rev) => {
-      for (const c of checkIncoming(raw, timing.now()).changes) theirs.set(`${c.entity}\u0000${c.record.id}`, c);
+      for (const c of checkIncoming(raw, timing.now()).changes) theirs.set(keyOf(c), c);
       revision = rev;
     });
     let n = 0;
     const plan = planRejoin(store, theirs, since, () => formatStamp(timing.now(), n++, `gone-${ctx.me.cert.deskId.slice(0, 8)}`));
     log.info(`back after ${Math.round((Date.now() - since) / 86_400_000)} days apart: keeping ${plan.push.length} changes made meanwhile, forgetting ${plan.forget.length} records deleted meanwhile`);
     if (plan.forget.length > 0) ctx.announce(await store.commit(plan.forget));
-    const deleted = new Set(plan.push.filter((c) => c.op === 'delete').map((c) => `${c.entity}\u0000${c.record.id}`));
+    const deleted = new Set(plan.push.filter((c) => c.op === 'delete').map(keyOf));
     const taken = [...theirs].filter(([key]) => !deleted.has(key)).map(([, c]) => c);
     for (let i = 0; i < taken.length; i += PAGE) await mergeIn(taken.slice(i, i + PAGE), revision);
     for (let i = 0; i < plan.push.length; i += PAGE) for (const part of bySize(plan.push.slice(i, i + PAGE))) await channel.call('push', { changes: part }, 30_000);
@@ -97,7 +97,7 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
       void mergeIn(d?.changes, Number(d?.rev) || 0);
     } else if (event === 'desks' && Array.isArray(d?.desks)) {
       desks = (d.desks as ListedDesk[]).slice(0, 500);
-      ctx.book.note(desks.map(({ deskId, name, addresses, deskPort }) => ({ deskId, name, addresses, deskPort })));
+      ctx.book.note(desks);
       hooks.changed();
     } else if (event === 'moved' && typeof d?.deskId === 'string') {
       stopped = true;
@@ -105,7 +105,7 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     }
   });
   channel.serve({
-    status: () => ctx.me.info(),
+    ...statusHandler(ctx),
     async handover() {
       await merging;
       stopped = true;

@@ -1,7 +1,7 @@
 import type { Change, VersionedChange } from '../store/types.js';
 import type { Channel, DeskInfo } from './channel.js';
 import { bySize, checkIncoming, PAGE, versioned } from './changes.js';
-import { targetOf, type DeskContext, type ListedDesk, type Target } from './context.js';
+import { statusHandler, targetOf, type DeskContext, type ListedDesk, type Target } from './context.js';
 
 /** What a host does that only a host does: it keeps its followers, streams to them, and looks for desks that went missing. */
 export interface Hosting {
@@ -11,6 +11,8 @@ export interface Hosting {
   stream(changes: Change[], except?: Channel): void;
   /** Every desk of the calendar as this host sees it, itself first. */
   desks(): ListedDesk[];
+  /** Whether a follower holds the whole calendar (this desk is in sync with it). */
+  hasSyncedFollower(): boolean;
   /** Tells every follower to follow `target` from now on. */
   moveTo(target: Target & { deskId: string }): void;
   /** Hands hosting to the best follower; resolves with it, or null when none took over in time. */
@@ -76,7 +78,7 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
       if (closed) return;
       const desks = listDesks();
       for (const { channel } of followers.values()) channel.emit('desks', { desks });
-      book.note(desks.map(({ deskId, name, addresses, deskPort }) => ({ deskId, name, addresses, deskPort })));
+      book.note(desks);
       hooks.changed();
     });
   };
@@ -156,7 +158,7 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
       shareDesks();
       return { ok: true };
     },
-    status: () => ctx.me.info(),
+    ...statusHandler(ctx),
     requestRekey: () => hooks.requestRekey(),
     meet: (_args: unknown, channel: Channel) => hooks.meet(channel),
   };
@@ -178,7 +180,7 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
     }
     await Promise.all(
       missing.slice(0, 8).map(async (desk) => {
-        const channel = await ctx.connect({ deskId: desk.deskId, addresses: desk.addresses, deskPort: desk.deskPort }, timing.connectMs);
+        const channel = await ctx.connect(desk, timing.connectMs);
         if (!channel) return;
         if (closed) return channel.close('no longer hosting');
         const { peer } = channel;
@@ -206,6 +208,7 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
     },
     stream,
     desks: listDesks,
+    hasSyncedFollower: () => [...followers.values()].some((f) => f.synced),
     moveTo(target) {
       const to = { deskId: target.deskId, addresses: target.addresses, deskPort: target.deskPort };
       for (const { channel } of followers.values()) if (channel.peer.deskId !== target.deskId) channel.emit('moved', to);

@@ -23,7 +23,8 @@ export interface AbsencePlan {
   lost: string[];
 }
 
-const keyOf = (c: { entity: string; record: { id: string } }) => `${c.entity}\u0000${c.record.id}`;
+/** Which record a change is of, whatever its version. */
+export const keyOf = (c: { entity: string; record: { id: string } }) => `${c.entity}\u0000${c.record.id}`;
 const wallOf = (hlc: string) => parseStamp(hlc)?.wall ?? 0;
 const titleOf = (record: Record<string, unknown>) => String(record.text ?? record.name ?? record.id).slice(0, 80);
 

@@ -4,12 +4,20 @@ import { calendarSecrets } from '../trust/keys.js';
 import type { DeskInfo } from './channel.js';
 import { defaultTiming, type Target } from './context.js';
 import { connectDesk, type LinkIdentity, type LinkRefused, type LinkTiming } from './deskLink.js';
+import { hintTarget, type Hint } from './discovery.js';
 
 export interface CalendarHint {
   calendarId: string;
   calendarName: string;
   target: Target & { deskId: string };
 }
+
+/** A hint of a desk as a key is tried on its calendar. */
+export const calendarHintOf = (h: Pick<Hint, 'calendarId' | 'calendarName' | 'deskId' | 'address' | 'deskPort'>): CalendarHint => ({
+  calendarId: h.calendarId,
+  calendarName: h.calendarName,
+  target: hintTarget(h),
+});
 
 /** Offers the key's proof to one desk, at each of its addresses until one answers. */
 type Verdict = { kind: 'opened'; keyGen: number } | { kind: 'refused' | 'key-changed' | 'unreachable' };

@@ -1,6 +1,6 @@
 import type { Change } from '../store/types.js';
 import type { Channel, DeskInfo } from './channel.js';
-import { targetOf, type DeskContext, type ListedDesk, type Target } from './context.js';
+import { statusHandler, targetOf, type DeskContext, type ListedDesk, type Target } from './context.js';
 import type { Role } from './discovery.js';
 import { awaitHost, findHost } from './finding.js';
 import { follow, type Following } from './following.js';
@@ -64,7 +64,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
   };
 
   const baseHandlers = {
-    status: () => ctx.me.info(),
+    ...statusHandler(ctx),
     follow: () => {
       throw new Error('this desk does not host the calendar');
     },
@@ -86,7 +86,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
         return { keep: false };
       },
       changed: () => {
-        if (hosting?.desks().some((d) => d.role !== 'host' && d.synced)) hooks.inSync();
+        if (hosting?.hasSyncedFollower()) hooks.inSync();
         hooks.changed();
       },
     });
@@ -207,7 +207,7 @@ export function createRoles(ctx: DeskContext, hooks: RoleHooks) {
 
   return {
     /** Whether this desk is in sync with another right now (it follows a host, or a follower holds the whole calendar). */
-    inSync: () => (following !== null) || (hosting?.desks().some((d) => d.role !== 'host' && d.synced) ?? false),
+    inSync: () => (following !== null) || (hosting?.hasSyncedFollower() ?? false),
     role: () => role,
     host: (): DeskInfo | null => following?.channel.peer ?? joining,
     hosting: () => hosting,

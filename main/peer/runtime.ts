@@ -11,7 +11,7 @@ import { createConnector } from './connector.js';
 import { defaultTiming, type DeskContext, type Timing } from './context.js';
 import { openDeskBook } from './deskBook.js';
 import { startDeskServer, type LinkIdentity } from './deskLink.js';
-import { createDiscovery, printable, type Discovery } from './discovery.js';
+import { createDiscovery, hintTarget, printable, type Discovery } from './discovery.js';
 import { createFeed } from './feed.js';
 import { startPresence } from './presence.js';
 import { createRoles, type RoleEvent, type Roles } from './roles.js';
@@ -102,8 +102,8 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
     },
     targets: () => [
       ...(options.invite ?? []),
-      ...discovery.hints().filter((h) => h.calendarId === calendar.id && trusted(h.address)).map((h) => ({ deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort })),
-      ...book.all().map((d) => ({ deskId: d.deskId, addresses: d.addresses, deskPort: d.deskPort })),
+      ...discovery.hints().filter((h) => h.calendarId === calendar.id && trusted(h.address)).map(hintTarget),
+      ...book.all(),
     ],
     adoptKey,
     changeKey: () => runtime.changeKey(),
@@ -175,7 +175,7 @@ export async function startPeer(options: PeerRuntimeOptions): Promise<PeerRuntim
       log.warn(`desk ${old.name} at ${old.address} runs an older LAN Scheduler (protocol ${old.version}): update it to share this calendar`);
     }
     for (const h of discovery.hints()) {
-      if (h.calendarId === calendar.id && h.role === 'host' && h.deskId !== deskId) active.hostSeen({ deskId: h.deskId, addresses: [h.address], deskPort: h.deskPort });
+      if (h.calendarId === calendar.id && h.role === 'host' && h.deskId !== deskId) active.hostSeen(hintTarget(h));
     }
     feed.notify();
   });
