@@ -37,6 +37,8 @@ export interface Channel {
   readonly keyGen: number;
   call(method: string, args?: unknown, timeoutMs?: number): Promise<unknown>;
   emit(event: string, data?: unknown): void;
+  /** Sends an event as `encodeEvent` wrote it: one encoding for every channel it goes to. */
+  emitEncoded(text: string): void;
   onEvent(listener: (event: string, data: unknown) => void): () => void;
   serve(handlers: Record<string, Handler>): void;
   onClose(listener: (why: string) => void): () => void;
@@ -73,6 +75,9 @@ type Message =
 
 export class ChannelClosed extends Error {}
 
+/** An event as it crosses the wire, for `emitEncoded`. */
+export const encodeEvent = (event: string, data?: unknown) => JSON.stringify({ t: 'ev', e: event, d: data } satisfies Message);
+
 /**
  * Turns an open, proven socket into a channel. `backlog` holds what arrived during the handshake;
  * it is read on the next turn, once the caller has had the chance to `serve` and listen.
@@ -89,10 +94,15 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
   let lastHeard = Date.now();
   const samples: { rtt: number; offset: number }[] = [];
 
+  /** Whether a message may go out now; a peer that lets too much pile up is dropped. */
+  const writable = () => {
+    if (closed || ws.readyState !== WebSocket.OPEN) return false;
+    if (ws.bufferedAmount <= options.maxBufferedBytes) return true;
+    finish('the other desk does not keep up');
+    return false;
+  };
   const send = (message: Message) => {
-    if (closed || ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > options.maxBufferedBytes) return finish('the other desk does not keep up');
-    ws.send(JSON.stringify(message));
+    if (writable()) ws.send(JSON.stringify(message));
   };
 
   const finish = (why: string) => {
@@ -201,6 +211,9 @@ export function openChannel(ws: WebSocket, peer: DeskInfo, remoteAddress: string
       });
     },
     emit: (event, data) => send({ t: 'ev', e: event, d: data }),
+    emitEncoded(text) {
+      if (writable()) ws.send(text);
+    },
     onEvent(listener) {
       eventListeners.add(listener);
       return () => void eventListeners.delete(listener);

@@ -159,7 +159,9 @@ export async function follow(ctx: DeskContext, channel: Channel, hooks: Followin
     desks: () => desks,
     push(changes) {
       if (stopped || changes.length === 0) return;
-      for (const part of bySize(changes.map(versioned))) {
+      // One change (a typical edit) is one part: no need to measure it.
+      const parts = changes.length === 1 ? [[versioned(changes[0]!)]] : bySize(changes.map(versioned));
+      for (const part of parts) {
         channel.call('push', { changes: part }, 30_000).catch((err) => {
           if (!stopped) log.warn(`could not send a change to the host yet (${(err as Error).message}); it goes with the next join`);
         });

@@ -1,5 +1,5 @@
 import type { Change, VersionedChange } from '../store/types.js';
-import type { Channel, DeskInfo } from './channel.js';
+import { encodeEvent, type Channel, type DeskInfo } from './channel.js';
 import { bySize, checkIncoming, PAGE, versioned } from './changes.js';
 import { statusHandler, targetOf, type DeskContext, type ListedDesk, type Target } from './context.js';
 
@@ -77,7 +77,9 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
       listQueued = false;
       if (closed) return;
       const desks = listDesks();
-      for (const { channel } of followers.values()) channel.emit('desks', { desks });
+      // Encoded once for every follower, as the changes are.
+      const message = encodeEvent('desks', { desks });
+      for (const { channel } of followers.values()) channel.emitEncoded(message);
       book.note(desks);
       hooks.changed();
     });
@@ -165,8 +167,11 @@ export function startHosting(ctx: DeskContext, hooks: HostingHooks): Hosting {
 
   const stream = (changes: Change[], except?: Channel) => {
     if (changes.length === 0 || closed) return;
-    const message = { rev: changes.at(-1)!.rev, changes: changes.map(versioned) };
-    for (const { channel } of followers.values()) if (channel !== except) channel.emit('changes', message);
+    // A page may be megabytes: encoded once, when the first follower needs it, for all of them.
+    let message: string | undefined;
+    for (const { channel } of followers.values()) {
+      if (channel !== except) channel.emitEncoded((message ??= encodeEvent('changes', { rev: changes.at(-1)!.rev, changes: changes.map(versioned) })));
+    }
   };
 
   /** Looks for desks of this calendar that are not here: one that answers may be on the other side of a healed split. */
