@@ -13,8 +13,7 @@ import { events } from '../../main/server/entities.js';
 import { validateRecord } from '../../main/server/validate.js';
 import { newRecordId } from '../../main/store/ids.js';
 import { createLowStore } from '../../main/store/lowStore.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.mjs';
 const PAGE_DIR = join(import.meta.dirname, '..', 'renderer');
 const TOKEN = 'page-bench-token-0123';
 const RUNS = 3;
@@ -88,10 +87,7 @@ async function measure(browser: Browser, count: number) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
   try {
     const empty = await measure(browser, 0);
     const full = await measure(browser, 50_000);

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { startTestHost, type TestHost } from './liveHost.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM };
 export const PAGE_DIR = join(import.meta.dirname, '..', '..', 'dist', 'renderer');
 
 /** Debian's chromium, headless, with nothing that reaches outside this machine (Playwright gives it a fresh profile). */
@@ -14,19 +15,7 @@ export async function launchBrowser(): Promise<{ browser: Browser; close(): Prom
     throw new Error(`browser tests need Debian's chromium at ${CHROMIUM}: apt-get install chromium`);
   }
   if (!existsSync(join(PAGE_DIR, 'index.html'))) throw new Error('the page is not built: run npm run build');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
   return {
     browser,
     close: () => browser.close(),

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM } from './browser.js';
+import { CHROMIUM } from './chromium.mjs';
 import { within, type Exit, type Run } from './hostProcess.js';
 import type { Lan } from './netns.js';
 
