@@ -4,6 +4,8 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../chromium.mjs';
+import { preventable } from './app.mjs';
 
 /** Runs the preload as Electron would hand it `require('electron')`, in the page before its scripts. */
 function preloadScript(source) {
@@ -46,15 +48,16 @@ ${source}
 
 export function createWindows({ report, ipcMain, app }) {
   const windows = [];
-  let browser = null;
   let context = null;
   let ids = 0;
+  /** Callers of page() waiting for a window to open: each looks again when one does. */
+  const waiting = new Set();
 
   const launch = async () => {
     if (!context) {
-      browser = chromium.launch({
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      const browser = chromium.launch({
+        executablePath: CHROMIUM,
+        args: [...CHROMIUM_ARGS],
         // The app handles these signals itself, as Electron's main process does.
         handleSIGINT: false,
         handleSIGTERM: false,
@@ -103,6 +106,7 @@ export function createWindows({ report, ipcMain, app }) {
       app.emit('web-contents-created', { preventDefault() {} }, this.webContents);
       this.page = this.open(preload);
       this.page.catch((err) => report('window-error', { window: this.id, message: err.message }));
+      for (const look of [...waiting]) look();
     }
 
     async open(preload) {
@@ -124,7 +128,7 @@ export function createWindows({ report, ipcMain, app }) {
       await page.route('**/*', (route) => {
         const request = route.request();
         if (!request.isNavigationRequest() || request.frame() !== page.mainFrame() || this.loading === request.url()) return route.continue();
-        const event = { url: request.url(), prevented: false, preventDefault() { this.prevented = true; } };
+        const event = Object.assign(preventable(), { url: request.url() });
         this.webContents.emit('will-navigate', event);
         report('will-navigate', { window: this.id, url: request.url(), prevented: event.prevented });
         return event.prevented ? route.abort() : route.continue();
@@ -172,7 +176,7 @@ export function createWindows({ report, ipcMain, app }) {
       return this.destroyed;
     }
     close() {
-      const event = { prevented: false, preventDefault() { this.prevented = true; } };
+      const event = preventable();
       this.emit('close', event);
       if (!event.prevented) this.destroy();
       return !event.prevented;
@@ -194,13 +198,20 @@ export function createWindows({ report, ipcMain, app }) {
     /** The page of a window (the newest if none is named, waiting for one to open), for the test's commands. */
     async page(id) {
       const find = () => (id === undefined ? windows.at(-1) : windows.find((w) => w.id === id));
-      for (let waited = 0; !find() && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-      const win = find();
+      const win =
+        find() ??
+        (await new Promise((resolve) => {
+          const done = (found) => {
+            clearTimeout(timer);
+            waiting.delete(look);
+            resolve(found);
+          };
+          const look = () => find() && done(find());
+          const timer = setTimeout(() => done(undefined), 20_000);
+          waiting.add(look);
+        }));
       if (!win) throw new Error(id === undefined ? 'no window opened' : `there is no window ${id}`);
       return win.page;
-    },
-    async close() {
-      if (browser) await (await browser).close().catch(() => undefined);
     },
   };
 }
