@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import { createDiscovery, printable } from './peer/discovery.js';
 import { calendarHintOf, findCalendarByKey } from './peer/probe.js';
 import { startPeer, type CalendarConfig, type PeerRuntime, type RoleEvent } from './peer/runtime.js';
+import { MAX_STAMP_AHEAD_MS } from './store/lowStore.js';
 import { loadOrCreateDeskCertificate } from './trust/certificate.js';
 import { browserLink, formatDeskInvite, parseDeskInvite, type DeskInvite } from './trust/invite.js';
 import { newCalendarId, newJoinKey } from './trust/keys.js';
@@ -148,7 +149,7 @@ export async function runDesk(o: DeskArgs) {
   });
 }
 
-/** Lines for what a person should know once: other calendars, desks that need an update, a key that changed, a clock that is off. */
+/** Lines for what a person should know once: other calendars, a key that changed, a clock that is off (desks that need an update the runtime reports itself). */
 function reportOnce(peer: PeerRuntime, log: Logger) {
   const said = new Set<string>();
   const once = (key: string, say: () => void) => {
@@ -158,9 +159,8 @@ function reportOnce(peer: PeerRuntime, log: Logger) {
   };
   peer.onState((state) => {
     for (const other of state.otherCalendars) once(`cal:${other.id}`, () => log.info(`another calendar on this network: "${printable(other.name)}" (calendar ${other.id}); join it with its key`));
-    for (const old of state.outdated) once(`old:${old.address}`, () => log.warn(`desk ${printable(old.name)} at ${old.address} runs an older LAN Scheduler: update it to share this calendar`));
     if (state.keyChanged) once('key', () => log.warn(`this calendar's key was changed while this desk was away: start it with a new invite (--invite)`));
-    if (state.clockSkewMs !== null && Math.abs(state.clockSkewMs) > 60_000) {
+    if (state.clockSkewMs !== null && Math.abs(state.clockSkewMs) > MAX_STAMP_AHEAD_MS) {
       once('clock', () => log.warn(`this desk's clock is ${Math.round(Math.abs(state.clockSkewMs!) / 60_000)} min ${state.clockSkewMs! > 0 ? 'fast' : 'slow'}: its changes are stamped with the host's time`));
     }
   });

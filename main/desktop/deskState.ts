@@ -1,5 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import type { PeerState } from '../peer/runtime.js';
+import { MAX_STAMP_AHEAD_MS } from '../store/lowStore.js';
 import type { DeskStatus } from './ipc.js';
 
 /** A computer with no interface but loopback is offline, whatever its desk thinks. */
@@ -13,7 +14,7 @@ export function noticesOf(s: PeerState): string[] {
   if (s.storage.state === 'disk-full') notices.push('This computer’s disk is full: changes made here are refused until space is freed. Everything saved so far is safe.');
   else if (s.storage.state === 'failing') notices.push(`This desk cannot save changes: ${s.storage.message}`);
   if (s.keyChanged) notices.push('The calendar’s key was changed while this desk was away. Leave, then join again with a new invite.');
-  if (s.clockSkewMs !== null && Math.abs(s.clockSkewMs) > 60_000) {
+  if (s.clockSkewMs !== null && Math.abs(s.clockSkewMs) > MAX_STAMP_AHEAD_MS) {
     notices.push(`This desk’s clock is ${Math.round(Math.abs(s.clockSkewMs) / 60_000)} min ${s.clockSkewMs > 0 ? 'fast' : 'slow'}. Changes are stamped with the hosting desk’s time; set this computer’s clock.`);
   }
   if (s.lostEdits.length > 0) {
