@@ -49,11 +49,16 @@ export function createApi(baseUrl: string, token: string) {
     async changesSince(revision: number, storeId: string): Promise<ChangesAnswer> {
       return (await request(`/api/v1/changes?since=${revision}&store=${encodeURIComponent(storeId)}`)).body;
     },
-    async send(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) {
+    /** An answer as the host sends it, text still escaped (the reminder planner unescapes it itself). */
+    async getRaw(path: string) {
+      return (await request(path)).body;
+    },
+    /** A request whose failure says the host's own message. The body is sent as JSON, or with `type` as it is (an .ics file). */
+    async send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, type?: string) {
       const res = await fetch(baseUrl + path, {
         method,
-        headers: { 'Remote-Token': token, 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { 'Remote-Token': token, ...(body !== undefined && { 'Content-Type': type ?? 'application/json' }) },
+        body: body === undefined ? undefined : type ? (body as BodyInit) : JSON.stringify(body),
       });
       const answer = await res.json().catch(() => ({}));
       if (!res.ok) throw new Error(answer.message ?? `the host answered ${res.status}`);

@@ -45,18 +45,12 @@ export function startBrowserReminders(options: BrowserRemindersOptions) {
   let running = false;
   let soon: ReturnType<typeof setTimeout> | undefined;
 
-  const get = async (path: string) => {
-    const res = await fetch(api.baseUrl + path, { headers: { 'Remote-Token': api.token, Accept: 'application/json' } });
-    if (!res.ok) throw new Error(`${path} answered ${res.status}`);
-    return res.json();
-  };
-
   /** The events around now: a few days either side (a series comes with its exceptions). */
   const refresh = async () => {
     const now = Date.now();
     const [found, settings] = await Promise.all([
-      get(`/events?from=${day(now - LOOKBACK_MS - DAY_MS)}&to=${day(now + 3 * DAY_MS)}`),
-      zone && now - fetchedAt < 5 * REFRESH_MS ? null : get('/api/v1/calendar-settings'),
+      api.getRaw(`/events?from=${day(now - LOOKBACK_MS - DAY_MS)}&to=${day(now + 3 * DAY_MS)}`),
+      zone && now - fetchedAt < 5 * REFRESH_MS ? null : api.getRaw('/api/v1/calendar-settings'),
     ]);
     events = found;
     if (settings) zone = settings.timeZone;

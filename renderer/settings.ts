@@ -27,7 +27,7 @@ export interface SettingsOptions {
 const SETTINGS = '/api/v1/calendar-settings';
 const isIcs = (file: File) => /\.(ics|ical|ifb|icalendar)$/i.test(file.name) || file.type === 'text/calendar';
 
-type Request = (method: string, path: string, body?: BodyInit, type?: string) => Promise<any>;
+type Request = Api['send'];
 type Find = <T extends HTMLElement>(id: string) => T;
 
 /**
@@ -38,12 +38,7 @@ type Find = <T extends HTMLElement>(id: string) => T;
 export function mountSettings(options: SettingsOptions) {
   const { api, calendars, status, button, dialog } = options;
   const $: Find = <T extends HTMLElement>(id: string) => dialog.querySelector<T>(`#${id}`)!;
-  const request: Request = async (method, path, body, type = 'application/json') => {
-    const res = await fetch(api.baseUrl + path, { method, headers: { 'Remote-Token': api.token, ...(body !== undefined && { 'Content-Type': type }) }, body });
-    const answer = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(answer.message ?? `the host answered ${res.status}`);
-    return answer;
-  };
+  const request = api.send;
   const render = (settings: CalendarSettings) => {
     zone.render(settings);
     feeds.render(settings);
@@ -87,7 +82,7 @@ function zoneSection($: Find, request: Request, status: Status, render: (s: Cale
       return;
     }
     try {
-      render(await request('PUT', SETTINGS, JSON.stringify({ timeZone: zone })));
+      render(await request('PUT', SETTINGS, { timeZone: zone }));
       status.toast(`The calendar's time zone is now ${zone}. Calendar apps read its times in that zone.`);
     } catch (err) {
       status.toast(`Could not change the time zone: ${(err as Error).message}`, 'error');
