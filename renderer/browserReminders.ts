@@ -122,28 +122,31 @@ export function startBrowserReminders(options: BrowserRemindersOptions) {
       }, 300);
     },
     /** What the Reminders dialog says about notifications in this browser. */
-    renderPermission(el: HTMLElement) {
-      const text = document.createElement('p');
-      el.replaceChildren(text);
-      if (!supported) {
-        text.textContent = 'This browser cannot show notifications here: reminders appear in this page while it is open.';
-        return;
-      }
-      const permission = Notification.permission;
-      text.textContent =
-        permission === 'granted'
-          ? 'This browser shows your reminders as notifications while a page of the calendar is open.'
-          : permission === 'denied'
-            ? 'Notifications are blocked for this site in the browser’s settings: reminders appear in this page while it is open.'
-            : 'Reminders appear in this page while it is open. Allow notifications to see them in other windows too.';
-      if (permission === 'default') {
-        const allow = document.createElement('button');
-        allow.type = 'button';
-        allow.className = 'quiet';
-        allow.textContent = 'Allow notifications';
-        allow.addEventListener('click', () => void Notification.requestPermission().then(() => this.renderPermission(el)));
-        el.append(allow);
-      }
-    },
+    renderPermission: (el: HTMLElement) => renderPermission(el, supported),
   };
+}
+
+/** Says in `el` whether this browser shows reminders as notifications, with a button to allow them if it may ask. */
+function renderPermission(el: HTMLElement, supported: boolean) {
+  const text = document.createElement('p');
+  el.replaceChildren(text);
+  if (!supported) {
+    text.textContent = 'This browser cannot show notifications here: reminders appear in this page while it is open.';
+    return;
+  }
+  const permission = Notification.permission;
+  text.textContent =
+    permission === 'granted'
+      ? 'This browser shows your reminders as notifications while a page of the calendar is open.'
+      : permission === 'denied'
+        ? 'Notifications are blocked for this site in the browser’s settings: reminders appear in this page while it is open.'
+        : 'Reminders appear in this page while it is open. Allow notifications to see them in other windows too.';
+  if (permission === 'default') {
+    const allow = document.createElement('button');
+    allow.type = 'button';
+    allow.className = 'quiet';
+    allow.textContent = 'Allow notifications';
+    allow.addEventListener('click', () => void Notification.requestPermission().then(() => renderPermission(el, supported)));
+    el.append(allow);
+  }
 }

@@ -99,37 +99,7 @@ export async function mountScheduler(options: SchedulerViewOptions) {
   // The small month follows the big calendar when it moves to another month.
   scheduler.attachEvent('onViewChange', (_mode: string, date: Date) => scheduler.updateCalendar(minical, date));
 
-  // Events load by range: the view and a month either side, more as the person moves (ranges.ts).
-  // Events are shown once the calendars are known: setting those re-renders the view (filters,
-  // colours), and doing it after the events were drawn drew a busy week twice on the first paint.
-  let calendarsKnown: Promise<unknown> = Promise.resolve();
-  const ranges = createRangeLoader({
-    fetch: async (from, to) => {
-      const answer = await api.eventsIn(from, to);
-      await calendarsKnown;
-      return { records: answer.body, revision: answer.revision };
-    },
-    // What the page already holds is as new or newer (live updates keep it so): only the rest is added.
-    apply: (records) => {
-      const fresh = records.filter((r) => !scheduler.getEvent(r.id));
-      if (fresh.length > 0) scheduler.parse(fresh);
-    },
-    onError: (err) => status.toast(`Could not load the calendar's events (${err.message}); trying again.`, 'warning', 10_000),
-  });
-  const shown = (): [Date, Date] => {
-    const state = scheduler.getState();
-    return [state.min_date, state.max_date];
-  };
-  scheduler.attachEvent('onViewChange', () => void ranges.ensure(...shown()));
-  // Calendars and this view's events load together; the older of the two revisions is where catch-up starts.
-  const load = async () => {
-    ranges.reset();
-    scheduler.clearAll();
-    const fetched = api.calendars();
-    calendarsKnown = fetched.then((cals) => calendars.set(cals.body as any)).catch(() => undefined);
-    const [cals, revision] = await Promise.all([fetched, ranges.ensure(...shown())]);
-    return { revision: Math.min(cals.revision, revision ?? cals.revision), storeId: cals.storeId };
-  };
+  const { ranges, load } = loadByRange(api, calendars, status);
   const loaded = await load();
 
   // The shipped createDataProcessor ignores `headers`; the transaction mode is where they take effect.
@@ -140,17 +110,7 @@ export async function mountScheduler(options: SchedulerViewOptions) {
       status.toast(`Could not save: ${response?.message ?? 'the host refused the change'}`, 'error');
     }
   });
-  // Any answer but 200 (a full disk is 507) is raised on the scheduler, not the data processor, and
-  // never reaches onAfterUpdate: say why, in words.
-  scheduler.attachEvent('onSaveError', (_ids: unknown, xhr: { status?: number; responseText?: string }) => {
-    let message = '';
-    try {
-      message = String(JSON.parse(xhr?.responseText ?? '')?.message ?? '');
-    } catch {
-      // not JSON: fall back to the status
-    }
-    status.toast(`Could not save: ${message || `the host answered ${xhr?.status ?? 'nothing'}`}. The change is not kept.`, 'error', 15_000);
-  });
+  reportSaveErrors(status);
 
   const { RemoteEvents, remoteUpdates } = scheduler.ext.liveUpdates as { RemoteEvents: RemoteEventsClass; remoteUpdates: any };
   // What to do when a colleague deletes the event this person has open in the editor: close the
@@ -205,6 +165,60 @@ export async function mountScheduler(options: SchedulerViewOptions) {
     sockets: options.sockets,
   });
   return scheduler;
+}
+
+/**
+ * Events load by range: the view and a month either side, more as the person moves (ranges.ts).
+ * `load` (first, and again after a reload) starts over with the calendars and this view's events.
+ */
+function loadByRange(api: Api, calendars: Calendars, status: Status) {
+  // Events are shown once the calendars are known: setting those re-renders the view (filters,
+  // colours), and doing it after the events were drawn drew a busy week twice on the first paint.
+  let calendarsKnown: Promise<unknown> = Promise.resolve();
+  const ranges = createRangeLoader({
+    fetch: async (from, to) => {
+      const answer = await api.eventsIn(from, to);
+      await calendarsKnown;
+      return { records: answer.body, revision: answer.revision };
+    },
+    // What the page already holds is as new or newer (live updates keep it so): only the rest is added.
+    apply: (records) => {
+      const fresh = records.filter((r) => !scheduler.getEvent(r.id));
+      if (fresh.length > 0) scheduler.parse(fresh);
+    },
+    onError: (err) => status.toast(`Could not load the calendar's events (${err.message}); trying again.`, 'warning', 10_000),
+  });
+  const shown = (): [Date, Date] => {
+    const state = scheduler.getState();
+    return [state.min_date, state.max_date];
+  };
+  scheduler.attachEvent('onViewChange', () => void ranges.ensure(...shown()));
+  // Calendars and this view's events load together; the older of the two revisions is where catch-up starts.
+  const load = async () => {
+    ranges.reset();
+    scheduler.clearAll();
+    const fetched = api.calendars();
+    calendarsKnown = fetched.then((cals) => calendars.set(cals.body as any)).catch(() => undefined);
+    const [cals, revision] = await Promise.all([fetched, ranges.ensure(...shown())]);
+    return { revision: Math.min(cals.revision, revision ?? cals.revision), storeId: cals.storeId };
+  };
+  return { ranges, load };
+}
+
+/**
+ * Any answer but 200 (a full disk is 507) is raised on the scheduler, not the data processor, and
+ * never reaches onAfterUpdate: say why, in words.
+ */
+function reportSaveErrors(status: Status) {
+  scheduler.attachEvent('onSaveError', (_ids: unknown, xhr: { status?: number; responseText?: string }) => {
+    let message = '';
+    try {
+      message = String(JSON.parse(xhr?.responseText ?? '')?.message ?? '');
+    } catch {
+      // not JSON: fall back to the status
+    }
+    status.toast(`Could not save: ${message || `the host answered ${xhr?.status ?? 'nothing'}`}. The change is not kept.`, 'error', 15_000);
+  });
 }
 
 function calendarOptions(calendars: Calendars) {
