@@ -11,7 +11,6 @@ export interface GanttViewOptions {
   onLink(state: LinkState): void;
 }
 
-/** The office's projects: a Gantt chart on the same host and the same live channel (`tasks`, `links`). */
 /** The Gantt's stylesheet (built as gantt.css beside the page), linked only when the tab first opens. */
 function linkStylesheet(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -24,6 +23,7 @@ function linkStylesheet(): Promise<void> {
   });
 }
 
+/** The office's projects: a Gantt chart on the same host and the same live channel (`tasks`, `links`). */
 export async function mountGantt(options: GanttViewOptions) {
   const [{ gantt: shipped }] = await Promise.all([import('dhtmlx-gantt'), linkStylesheet()]);
   const gantt = shipped as any;
