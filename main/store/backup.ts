@@ -5,7 +5,7 @@ import { loadFolder, storeFiles, type LoadedFolder } from './folder.js';
 import { parseStamp } from './hlc.js';
 import { LineTooLong, readLines } from './lines.js';
 import { createLowStore, storeLimits } from './lowStore.js';
-import { createState, keyOf, type Snapshot } from './state.js';
+import { keyOf, stateOf, type Snapshot } from './state.js';
 import { errorCode, nodeFs, type StoreFs } from './storeFs.js';
 import type { StateExport, Store, StoredRecord, VersionedChange } from './types.js';
 
@@ -74,10 +74,7 @@ export async function backupDataDir(dataDir: string, file: string, options: { fs
     }
     if ((await identity()) !== before) continue; // compacted while it was read: read again
     if (failure) throw failure;
-    const state = createState(loaded!.snapshot, loaded!.snapshotBytes, { changeLogLimit: 0, changeLogBytes: 0 });
-    for (const change of loaded!.journal.changes) {
-      if (change.rev > state.revision()) state.apply(change, 0);
-    }
+    const state = stateOf(loaded!, { changeLogLimit: 0, changeLogBytes: 0 });
     return writeExport({ storeId: loaded!.snapshot!.storeId, ...state.exportAll(1000) }, file, fs);
   }
   throw new BackupError(`${dataDir} kept changing while it was read; try again`);

@@ -71,7 +71,7 @@ export async function loadFolder(files: StoreFiles, o: { fs: StoreFs; log: Logge
     if (!repair) throw new StoreError('damaged', `${files.journal} has no ${SNAPSHOT} to apply to`);
     const aside = await setAside(files.journal, 'unreadable', fs);
     log.error(`${files.journal} has no snapshot to apply to; moved it to ${aside} and left it untouched`);
-    journal = { changes: [], goodLength: 0, tornTail: false };
+    journal = { changes: [], sizes: [], goodLength: 0, tornTail: false };
   }
   if (journal.tornTail && repair) log.warn(`${files.journal} ended in a torn write (never acknowledged); dropped it`);
   return { snapshot, snapshotBytes: adapter.bytes, journal };

@@ -8,6 +8,8 @@ import type { Change } from './types.js';
 
 export interface JournalRead {
   changes: Change[];
+  /** Each change's JSON length and a newline, as in the journal before framing: what it takes in the log of a snapshot. */
+  sizes: number[];
   /** Bytes of the complete, good lines: where the next append goes. */
   goodLength: number;
   /** The file went on past `goodLength` with a torn last line (a write cut short, never acknowledged). */
@@ -24,6 +26,7 @@ export interface JournalRead {
  */
 export async function readJournal(file: string, fs: StoreFs = nodeFs): Promise<JournalRead> {
   const changes: Change[] = [];
+  const sizes: number[] = [];
   let goodLength = 0;
   let lineNo = 0;
   /** The first bad line: damage if a good one follows, a torn tail if nothing does. */
@@ -36,25 +39,26 @@ export async function readJournal(file: string, fs: StoreFs = nodeFs): Promise<J
       lineNo++;
       if (bad) {
         // Anything but padding after a bad line makes it damage in the middle, not a torn tail.
-        if (line.bytes.some((b) => b !== 0 && b !== 0x20)) return { changes, goodLength, tornTail: false, damaged: bad };
+        if (line.bytes.some((b) => b !== 0 && b !== 0x20)) return { changes, sizes, goodLength, tornTail: false, damaged: bad };
         continue;
       }
       const read = changeOf(line.bytes, changes.at(-1));
       if ('why' in read) {
         bad = { line: lineNo, why: read.why };
         // A whole record inside a bad line: a block zeroed or garbled in front of it, never a torn tail.
-        if (hidesRecord(line.bytes)) return { changes, goodLength, tornTail: false, damaged: { ...bad, why: `${read.why}, and a whole record follows inside it` } };
+        if (hidesRecord(line.bytes)) return { changes, sizes, goodLength, tornTail: false, damaged: { ...bad, why: `${read.why}, and a whole record follows inside it` } };
       } else {
         changes.push(read.change);
+        sizes.push(read.size);
         goodLength = line.end;
       }
     }
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') return { changes: [], goodLength: 0, tornTail: false };
+    if (errorCode(err) === 'ENOENT') return { changes: [], sizes: [], goodLength: 0, tornTail: false };
     throw err;
   }
   // Every acknowledged line ends with '\n' and was synced: whatever follows the good lines was never acknowledged.
-  return { changes, goodLength, tornTail: length > goodLength };
+  return { changes, sizes, goodLength, tornTail: length > goodLength };
 }
 
 const OPS = new Set(['add', 'update', 'delete']);
@@ -68,7 +72,7 @@ function hidesRecord(line: Buffer): boolean {
   return false;
 }
 
-function changeOf(line: Buffer, previous: Change | undefined): { change: Change } | { why: string } {
+function changeOf(line: Buffer, previous: Change | undefined): { change: Change; size: number } | { why: string } {
   const record = unframeRecord(line);
   let change: Change;
   try {
@@ -90,7 +94,7 @@ function changeOf(line: Buffer, previous: Change | undefined): { change: Change 
     typeof c.hlc === 'string';
   if (!shaped) return { why: 'not a change' };
   if (previous && change.rev !== previous.rev + 1) return { why: `revision ${change.rev} follows revision ${previous.rev}` };
-  return { change };
+  return { change, size: record.json.length + 1 };
 }
 
 /** An append-only journal whose `append` resolves once the lines are on disk. */

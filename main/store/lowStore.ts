@@ -6,7 +6,7 @@ import { StoreError } from './errors.js';
 import { loadFolder, removeLeftovers, storeFiles, type StoreFiles } from './folder.js';
 import { createClock, formatStamp, parseStamp, type Clock } from './hlc.js';
 import { openJournal } from './journal.js';
-import { createState, keyOf, type Snapshot, type State } from './state.js';
+import { growthOf, keyOf, stateOf, type Snapshot, type State } from './state.js';
 import { nodeFs, type StoreFs } from './storeFs.js';
 import type { Change, ChangeRequest, ChangesAnswer, StateExport, StorageStatus, Store, VersionedChange } from './types.js';
 import { createWritePath } from './writePath.js';
@@ -69,11 +69,11 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
   await fs.mkdir(files.dir, { recursive: true });
   await removeLeftovers(files, fs);
 
-  const { state, storeId, fresh, journal: read, restamped } = await openState(files, fs, options);
-  const clock = createClock(storeId.slice(0, 8), options.now ?? Date.now);
+  const { state, storeId, fresh, journal: read } = await openState(files, fs, options);
   const now = options.now ?? Date.now;
+  const clock = createClock(storeId.slice(0, 8), now);
   const tooFarAhead = (hlc: string) => (parseStamp(hlc)?.wall ?? Infinity) > now() + MAX_STAMP_AHEAD_MS;
-  observeNewest(state, clock, tooFarAhead, restamped, log);
+  const restamped = observeNewest(state, clock, tooFarAhead, log);
 
   const adapter = durableJsonFile<Snapshot | null>(files.snapshot, fs);
   const db = new Low<Snapshot | null>(adapter, null);
@@ -88,7 +88,7 @@ export async function createLowStore(options: LowStoreOptions): Promise<Store> {
   // Fold whatever the journal held into a fresh snapshot. On a full disk the journal keeps it
   // instead; only a new store, whose id is not on disk yet, cannot start without one.
   let folded = false;
-  if (fresh || read.lines > 0 || restamped.count > 0) {
+  if (fresh || read.lines > 0 || restamped > 0) {
     try {
       await writeSnapshot();
       folded = true;
@@ -166,9 +166,8 @@ function createCommit(o: { state: State; writes: WritePath; clock: Clock; maxRec
         return { ...request, rev: rev++, hlc: request.hlc ?? clock.tick() };
       });
       const lines = changes.map((c) => JSON.stringify(c));
-      // About what each change adds to a snapshot: its record, its version, its place in the log.
       let growth = 0;
-      for (const line of lines) growth += 2 * line.length + 80;
+      for (const line of lines) growth += growthOf(line);
       const shrinks = changes.every((c) => c.op === 'delete');
       if (local && !shrinks && state.bytes() + writes.pendingGrowth() + growth > o.maxSnapshotBytes) {
         throw new StoreError('limit', `this calendar has reached its size limit of ${mib(o.maxSnapshotBytes)}; delete something first`);
@@ -215,19 +214,12 @@ function newerVersions(
 /** The folder read into memory: the snapshot with the journal's later changes applied over it. */
 async function openState(files: StoreFiles, fs: StoreFs, options: LowStoreOptions) {
   const loaded = await loadFolder(files, { fs, log: options.log, repair: true, maxSnapshotBytes: 2 * (options.maxSnapshotBytes ?? storeLimits.snapshotBytes) });
-  const state: State = createState(loaded.snapshot, loaded.snapshotBytes, {
-    changeLogLimit: options.changeLogLimit ?? 5000,
-    changeLogBytes: storeLimits.changeLogBytes,
-  });
-  for (const change of loaded.journal.changes) {
-    if (change.rev > state.revision()) state.apply(change, JSON.stringify(change).length + 1);
-  }
+  const state = stateOf(loaded, { changeLogLimit: options.changeLogLimit ?? 5000, changeLogBytes: storeLimits.changeLogBytes });
   return {
     state,
     storeId: loaded.snapshot?.storeId ?? randomUUID(),
     fresh: !loaded.snapshot,
     journal: { snapshotRevision: loaded.snapshot?.revision ?? 0, lines: loaded.journal.changes.length, goodLength: loaded.journal.goodLength },
-    restamped: { count: 0 },
   };
 }
 
@@ -235,18 +227,20 @@ async function openState(files: StoreFiles, fs: StoreFs, options: LowStoreOption
  * Moves the clock past every version held, so that this desk's next edit is later than any it
  * already has, even if the wall clock went back while it was off. A version from a clock far
  * ahead (kept by an earlier version of this app) would freeze its record and drag this clock
- * along: it is stamped anew, now, so that later edits can win again.
+ * along: it is stamped anew, now, so that later edits can win again. Returns how many were.
  */
-function observeNewest(state: State, clock: Clock, tooFarAhead: (hlc: string) => boolean, restamped: { count: number }, log: Logger) {
+function observeNewest(state: State, clock: Clock, tooFarAhead: (hlc: string) => boolean, log: Logger): number {
   let newest = '';
+  let restamped = 0;
   for (const byId of state.versions.values()) {
     for (const [id, hlc] of byId) {
       if (tooFarAhead(hlc)) {
         byId.set(id, clock.tick());
-        restamped.count++;
+        restamped++;
       } else if (hlc > newest) newest = hlc;
     }
   }
-  if (restamped.count > 0) log.warn(`${restamped.count} record versions were stamped more than a minute ahead of this clock; stamped them anew`);
+  if (restamped > 0) log.warn(`${restamped} record versions were stamped more than a minute ahead of this clock; stamped them anew`);
   if (newest) clock.observe(newest);
+  return restamped;
 }

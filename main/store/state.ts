@@ -1,3 +1,4 @@
+import type { LoadedFolder } from './folder.js';
 import type { Change, StateExport, StoredRecord, VersionedChange } from './types.js';
 
 /** What calendar.json holds. */
@@ -23,8 +24,23 @@ export type State = ReturnType<typeof createState>;
 /** One record's key across entities: a map key for the write path, a merge and a backup. */
 export const keyOf = (entity: string, id: string) => `${entity}\u0000${id}`;
 
-const recordBytes = (record: StoredRecord | undefined) => (record ? JSON.stringify(record).length + 1 : 0);
 const versionBytes = (id: string, hlc: string) => id.length + hlc.length + 6;
+
+/**
+ * The bytes a change's record takes in a snapshot (its JSON and a comma), from the size of the
+ * change's journal line (its JSON and a newline): the line is the record inside
+ * `{"entity":…,"op":…,"record":…,"rev":…,"hlc":…}`, 47 characters of keys and punctuation around
+ * four short values, so the record need not be stringified again.
+ */
+const recordBytesOf = (change: Change, lineSize: number) =>
+  lineSize - 47 - String(change.rev).length - change.entity.length - change.op.length - change.hlc.length;
+
+/**
+ * About what one change adds to a snapshot (its record, its place in the log, its version), from
+ * its journal line, before it is applied: what local writes are held to the size limit with while
+ * they wait for the disk. Generous on purpose; `apply` counts what they did add.
+ */
+export const growthOf = (line: string) => 2 * line.length + 80;
 
 /**
  * The store's durable state in memory: records, versions, the recent change log, and a running
@@ -44,6 +60,15 @@ export function createState(snapshot: Snapshot | null, snapshotBytes: number, li
   let revision = snapshot?.revision ?? 0;
   let bytes = snapshotBytes;
   let keptLogBytes = 0;
+  // Records are never mutated, so a record's size is known from the change that brought it.
+  const recordSizes = new WeakMap<StoredRecord, number>();
+  const recordBytes = (record: StoredRecord | undefined) => {
+    if (!record) return 0;
+    let size = recordSizes.get(record);
+    // Only a record read from the snapshot has none yet.
+    if (size === undefined) recordSizes.set(record, (size = JSON.stringify(record).length + 1));
+    return size;
+  };
 
   const collection = (entity: string) => {
     let records = collections.get(entity);
@@ -90,13 +115,17 @@ export function createState(snapshot: Snapshot | null, snapshotBytes: number, li
       }
       return collected;
     },
-    /** Applies one durable change; `size` is its journal line's length. */
+    /** Applies one durable change; `size` is its journal line's length with the newline (its JSON's, unframed). */
     apply(change: Change, size: number) {
       const records = collection(change.entity);
-      const before = records.get(change.record.id);
+      bytes -= recordBytes(records.get(change.record.id));
       if (change.op === 'delete') records.delete(change.record.id);
-      else records.set(change.record.id, change.record);
-      bytes += recordBytes(change.op === 'delete' ? undefined : change.record) - recordBytes(before);
+      else {
+        const added = recordBytesOf(change, size);
+        recordSizes.set(change.record, added);
+        records.set(change.record.id, change.record);
+        bytes += added;
+      }
       let byId = versions.get(change.entity);
       if (!byId) versions.set(change.entity, (byId = new Map()));
       const held = byId.get(change.record.id);
@@ -174,4 +203,14 @@ export function createState(snapshot: Snapshot | null, snapshotBytes: number, li
       return { revision, count, pages: { [Symbol.iterator]: pages } };
     },
   };
+}
+
+/** The state of a data folder as read: its snapshot with the journal's later changes applied over it. */
+export function stateOf(loaded: LoadedFolder, limits: StateLimits): State {
+  const state = createState(loaded.snapshot, loaded.snapshotBytes, limits);
+  const { changes, sizes } = loaded.journal;
+  for (let i = 0; i < changes.length; i++) {
+    if (changes[i]!.rev > state.revision()) state.apply(changes[i]!, sizes[i]!);
+  }
+  return state;
 }
