@@ -2,16 +2,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hostCommands, runCommand, type Command } from './cliCommands.js';
-import { runDesk, stopOnSignals } from './cliDesk.js';
+import { printAccess, runDesk, stopOnSignals } from './cliDesk.js';
 import { controlRoutes, newControlSecret, writeControlFileOrSay } from './control.js';
-import { feedUrls } from './dav/feed.js';
 import { startHost } from './host.js';
-import { createTokenAuth } from './server/auth.js';
 import type { Store } from './store/types.js';
 import { defaultDataDir, loadOrCreateToken, reachableHost } from './hostFiles.js';
 import { consoleLogger } from './log.js';
 import { loadOrCreateDeskCertificate } from './trust/certificate.js';
-import { browserLink } from './trust/invite.js';
+import { browserLink, urlHost } from './trust/invite.js';
 import { joinKeyProblem } from './trust/keys.js';
 
 const usage = `usage: npm run host -- [--port 3210] [--data-dir DIR] [--token SECRET] [--bind 0.0.0.0]
@@ -122,12 +120,11 @@ async function main() {
   });
   started = host;
   const controlFile = await writeControlFileOrSay(log, dataDir, host.port, secret);
-  base = `${tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${host.port}`;
+  base = `${tls ? 'https' : 'http'}://${urlHost(address)}:${host.port}`;
   const invite = tls ? browserLink(address, host.port, token) : `${base}/#token=${encodeURIComponent(token)}`;
   log.info(`data folder: ${dataDir}`);
   log.info(`LAN Scheduler host ready at ${base}/ · invite for browsers: ${invite}`);
-  if (tls) log.info(`browsers warn about this host's own certificate the first time: go on only if its SHA-256 fingerprint is ${tls.fingerprint}`);
-  log.info(`calendar feed (read-only, for Outlook, Apple Calendar, Thunderbird): ${feedUrls(base, createTokenAuth(token), host.store).all}`);
+  printAccess(log, { who: 'host', fingerprint: tls?.fingerprint ?? null, base, token, store: host.store });
   stopOnSignals(log, async () => {
     await host.close();
     await controlFile.remove();

@@ -9,8 +9,9 @@ import { createDiscovery, printable } from './peer/discovery.js';
 import { calendarHintOf, findCalendarByKey } from './peer/probe.js';
 import { startPeer, type CalendarConfig, type PeerRuntime, type RoleEvent } from './peer/runtime.js';
 import { MAX_STAMP_AHEAD_MS } from './store/lowStore.js';
+import type { Store } from './store/types.js';
 import { loadOrCreateDeskCertificate } from './trust/certificate.js';
-import { browserLink, formatDeskInvite, parseDeskInvite, type DeskInvite } from './trust/invite.js';
+import { browserLink, formatDeskInvite, parseDeskInvite, urlHost, type DeskInvite } from './trust/invite.js';
 import { newCalendarId, newJoinKey } from './trust/keys.js';
 
 /** Stops on SIGINT or SIGTERM, once, with `stop` doing the saving (and, for a desk, the hand-over). */
@@ -97,7 +98,7 @@ export async function runDesk(o: DeskArgs) {
   const secret = newControlSecret();
   let peer: PeerRuntime;
   const address = reachableHost(o.bind);
-  const base = () => `https://${address.includes(':') ? `[${address}]` : address}:${peer.port}`;
+  const base = () => `https://${urlHost(address)}:${peer.port}`;
   const deskInvite = () => formatDeskInvite({ calendar: peer.calendar(), desks: peer.inviteTargets() });
   const roleLine = (event: RoleEvent) => {
     switch (event.kind) {
@@ -139,14 +140,27 @@ export async function runDesk(o: DeskArgs) {
   });
   const control = await writeControlFileOrSay(log, o.dataDir, peer.port, secret);
   log.info(`LAN Scheduler desk ${peer.deskId} of "${printable(calendar.name)}" (calendar ${calendar.id}) listening at ${base()}/ (desks: port ${peer.deskPort}) with data in ${o.dataDir}`);
-  log.info(`browsers warn about this desk's own certificate the first time: go on only if its SHA-256 fingerprint is ${peer.certificate.fingerprint}`);
-  if (created) log.info(`new calendar "${printable(calendar.name)}"; its key: ${calendar.joinKey}`);
-  log.info(`calendar feed (read-only, for Outlook, Apple Calendar, Thunderbird): ${feedUrls(base(), createTokenAuth(peer.browserToken()), peer.store).all}`);
+  printAccess(
+    log,
+    { who: 'desk', fingerprint: peer.certificate.fingerprint, base: base(), token: peer.browserToken(), store: peer.store },
+    created ? `new calendar "${printable(calendar.name)}"; its key: ${calendar.joinKey}` : undefined,
+  );
   reportOnce(peer, log);
   stopOnSignals(log, async () => {
     await peer.close();
     await control.remove();
   });
+}
+
+/**
+ * How to reach the calendar from elsewhere, as a host or a desk prints it at start: the fingerprint
+ * a browser's certificate warning should show (over https), then the read-only feed; `between`
+ * is a line that goes between the two.
+ */
+export function printAccess(log: Logger, o: { who: 'host' | 'desk'; fingerprint: string | null; base: string; token: string; store: Store }, between?: string) {
+  if (o.fingerprint) log.info(`browsers warn about this ${o.who}'s own certificate the first time: go on only if its SHA-256 fingerprint is ${o.fingerprint}`);
+  if (between) log.info(between);
+  log.info(`calendar feed (read-only, for Outlook, Apple Calendar, Thunderbird): ${feedUrls(o.base, createTokenAuth(o.token), o.store).all}`);
 }
 
 /** Lines for what a person should know once: other calendars, a key that changed, a clock that is off (desks that need an update the runtime reports itself). */

@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { CONTROL, isPort } from '../checks.js';
 import type { Logger } from '../log.js';
 import { deskIdOf, DESK_ID, type DeskCertificate } from '../trust/certificate.js';
+import { urlHost } from '../trust/invite.js';
 import { PROTOCOL_VERSION } from '../trust/keys.js';
 import { channelBinding, proofHolds, proofOf, type Transcript } from '../trust/proof.js';
 import { openChannel, type Channel, type ChannelOptions, type DeskInfo } from './channel.js';
@@ -136,8 +137,7 @@ export async function connectDesk(
   timing: LinkTiming,
   log: Logger,
 ): Promise<Channel> {
-  const host = target.address.includes(':') ? `[${target.address}]` : target.address;
-  const ws = new WebSocket(`wss://${host}:${target.port}${PATH}`, {
+  const ws = new WebSocket(`wss://${urlHost(target.address)}:${target.port}${PATH}`, {
     cert: me.cert.cert,
     key: me.cert.key,
     minVersion: 'TLSv1.3',

@@ -49,11 +49,12 @@ export function parseDeskInvite(text: unknown): DeskInvite {
   return { calendar: { id, name, joinKey, keyGen }, desks };
 }
 
-const hostPart = (address: string) => (address.includes(':') ? `[${address}]` : address);
+/** An address as the host part of a URL: an IPv6 one in brackets. */
+export const urlHost = (address: string) => (address.includes(':') ? `[${address}]` : address);
 
 /** The link a browser on the LAN opens: https, the token in the fragment. */
 export function browserLink(address: string, port: number, token: string): string {
-  return `https://${hostPart(address)}:${port}/#token=${encodeURIComponent(token)}`;
+  return `https://${urlHost(address)}:${port}/#token=${encodeURIComponent(token)}`;
 }
 
 /** The whole text `Copy invite` puts on the clipboard. */
