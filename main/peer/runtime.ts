@@ -1,10 +1,9 @@
-import { networkInterfaces } from 'node:os';
 import { calendarAppRoutes } from '../dav/calendarApps.js';
 import { ensureCalendarZone } from '../dav/calendarSettings.js';
 import { createSwitchableAuth } from '../server/auth.js';
 import { createLiveServer } from '../server/liveServer.js';
 import { createLowStore, MAX_STAMP_AHEAD_MS } from '../store/lowStore.js';
-import { loadOrCreateDeskCertificate } from '../trust/certificate.js';
+import { lanAddresses, loadOrCreateDeskCertificate } from '../trust/certificate.js';
 import { calendarSecrets, checkJoinKey, newJoinKey } from '../trust/keys.js';
 import type { DeskInfo } from './channel.js';
 import { createConnector } from './connector.js';
@@ -19,12 +18,6 @@ import type { PeerRuntime, PeerRuntimeOptions } from './runtimeTypes.js';
 
 export type { RoleEvent };
 export type { CalendarConfig, PeerRuntime, PeerRuntimeOptions, PeerState } from './runtimeTypes.js';
-
-/** This machine's LAN addresses, IPv4 first: where other desks can reach it. */
-export function lanAddresses(): string[] {
-  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal && !a.address.startsWith('fe80'));
-  return [...all.filter((a) => a.family === 'IPv4'), ...all.filter((a) => a.family !== 'IPv4')].map((a) => a.address).slice(0, 8);
-}
 
 /**
  * One desk of a calendar: a live server over its own store, a desk port where desks that prove the

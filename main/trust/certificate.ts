@@ -59,13 +59,25 @@ function fingerprintOf(cert: Buffer | string): string {
   return new X509Certificate(cert).fingerprint256;
 }
 
+/**
+ * This machine's addresses on its networks, in the order the interfaces list them. Link-local
+ * addresses change with every interface and no browser or desk is sent to them: left out.
+ */
+function networkAddresses() {
+  return Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal && !a.address.startsWith('fe80'));
+}
+
+/** This machine's LAN addresses, IPv4 first: where other desks can reach it. */
+export function lanAddresses(): string[] {
+  const all = networkAddresses();
+  return [...all.filter((a) => a.family === 'IPv4'), ...all.filter((a) => a.family !== 'IPv4')].map((a) => a.address).slice(0, 8);
+}
+
 /** The names and addresses this machine answers to now: what the certificate is issued for. */
-export function localNames(): { dns: string[]; ips: string[] } {
+function localNames(): { dns: string[]; ips: string[] } {
   const host = hostname().toLowerCase();
   const dns = ['localhost', ...(/^[a-z0-9.-]{1,253}$/.test(host) ? [host, `${host.split('.')[0]}.local`] : [])];
-  const ips = ['127.0.0.1', '::1'];
-  // Link-local addresses change with every interface and no browser is sent to them: left out.
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal && !a.address.startsWith('fe80')) ips.push(a.address);
+  const ips = ['127.0.0.1', '::1', ...networkAddresses().map((a) => a.address)];
   return { dns: [...new Set(dns)], ips: [...new Set(ips)] };
 }
 
