@@ -5,8 +5,8 @@ import { joinKeyProblem } from '../trust/keys.js';
 import { IpcArgumentError } from './ipc.js';
 import type { Lobby } from './lobby.js';
 
-/** Whether pasted text is a whole desk invite (else it is taken for a key alone). */
-export const isDeskInvite = (text: string) => /lansched:\/\/join\?/.test(text);
+// Whether pasted text is a whole desk invite (else it is taken for a key alone): asked beside the steps below.
+export { isDeskInvite } from '../trust/invite.js';
 
 /** A pasted desk invite, or an answer in words for the person who pasted it. */
 export function pastedInvite(text: string): DeskInvite {

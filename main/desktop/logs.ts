@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { DESK_INVITE } from '../trust/invite.js';
 import type { DesktopState } from './ipc.js';
 
 export interface DeskLogOptions {
@@ -22,6 +23,8 @@ const RECENT = 30;
 // A join key is 24 base64url characters, a browser token 43: a run of exactly that many is hidden
 // unless it is lowercase hex (calendar ids; a random key is never that). Record ids are UUIDs and
 // desk ids base32 of 32 characters: neither matches.
+// A desk invite to its end: it carries the key.
+const INVITES = new RegExp(`${DESK_INVITE.source}\\S*`, 'gi');
 const SECRET_LIKE = /(?<![A-Za-z0-9_-])(?:[A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/g;
 
 /**
@@ -32,7 +35,7 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const secret of secrets) if (secret.length >= 8) out = out.split(secret).join('[hidden]');
   return out
-    .replace(/lansched:\/\/join\?\S*/gi, 'lansched://join?[hidden]')
+    .replace(INVITES, 'lansched://join?[hidden]')
     .replace(/(token=)[^\s&"']+/gi, '$1[hidden]')
     .replace(/(remote-token:?\s*)\S+/gi, '$1[hidden]')
     .replace(SECRET_LIKE, (run) => (/^[0-9a-f]+$/.test(run) ? run : '[hidden]'));

@@ -17,6 +17,12 @@ export interface DeskInvite {
 
 const SCHEME = 'lansched://join';
 const MAX_DESKS = 8;
+/** Where a desk invite starts, inside whatever text holds it. */
+export const DESK_INVITE = /lansched:\/\/join\?/;
+const INVITE_LINE = new RegExp(`${DESK_INVITE.source}\\S+`);
+
+/** Whether pasted text holds a desk invite (else it is taken for a key alone). */
+export const isDeskInvite = (text: string) => DESK_INVITE.test(text);
 
 export function formatDeskInvite(invite: DeskInvite): string {
   const q = new URLSearchParams({ c: invite.calendar.id, n: invite.calendar.name, k: invite.calendar.joinKey, g: String(invite.calendar.keyGen) });
@@ -27,7 +33,7 @@ export function formatDeskInvite(invite: DeskInvite): string {
 /** Reads a desk invite out of whatever a person pasted (the whole invite text, or only its line); throws a TypeError saying what is wrong. */
 export function parseDeskInvite(text: unknown): DeskInvite {
   if (typeof text !== 'string' || text.length > 20_000) throw new TypeError('an invite is text');
-  const line = /lansched:\/\/join\?\S+/.exec(text)?.[0];
+  const line = INVITE_LINE.exec(text)?.[0];
   if (!line) throw new TypeError('That is not a LAN Scheduler invite: it has no "lansched://join?" line.');
   const q = new URL(line).searchParams;
   const id = q.get('c') ?? '';
