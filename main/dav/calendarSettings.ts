@@ -16,7 +16,7 @@ export interface CalendarSettings {
   feedGeneration: number;
 }
 
-export function readSettings(store: Store): CalendarSettings {
+export function readSettings(store: Pick<Store, 'get'>): CalendarSettings {
   const record = store.get(settings.name, SETTINGS_ID);
   const zone = canonicalZone(record?.time_zone);
   const generation = Number(record?.feed_generation ?? 0);
@@ -24,7 +24,7 @@ export function readSettings(store: Store): CalendarSettings {
 }
 
 /** The zone every conversion goes through: the calendar's, or this desk's until one is stored. */
-export function calendarZone(store: Store): string {
+export function calendarZone(store: Pick<Store, 'get'>): string {
   return readSettings(store).timeZone ?? localZone();
 }
 

@@ -98,7 +98,7 @@ export function startDeskReminders(options: DeskRemindersOptions) {
     const t = now();
     if (!force && revision === seen && t < nextAt) return;
     seen = revision;
-    const store = calendar.store as Store;
+    const { store } = calendar;
     const plan = planReminders(
       { events: store.list('events'), calendars: store.list('calendars'), zone: calendarZone(store), choices: kept.choices, hidden: new Set(kept.hidden) },
       { now: t, lookbackMs: LOOKBACK_MS, horizonMs: 10 * 60_000 },
