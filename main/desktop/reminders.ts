@@ -57,6 +57,28 @@ async function load(dir: string, log: Logger): Promise<Kept> {
 }
 
 /**
+ * Which due reminders are new (not shown yet), and what is remembered as shown once they are: the
+ * shown ones whose event ended more than a day ago forgotten, the new ones added with their event's
+ * end. `changed` says whether that differs from `fired`.
+ */
+function newlyDue(fired: Readonly<Record<string, number>>, due: readonly Reminder[], now: number) {
+  const kept: Record<string, number> = {};
+  let changed = false;
+  for (const [key, end] of Object.entries(fired)) {
+    if (end >= now - KEEP_FIRED_MS) kept[key] = end;
+    else changed = true;
+  }
+  const fresh: Reminder[] = [];
+  for (const reminder of due) {
+    if (kept[reminder.key] !== undefined) continue;
+    kept[reminder.key] = reminder.endAt;
+    fresh.push(reminder);
+    changed = true;
+  }
+  return { fresh, fired: kept, changed };
+}
+
+/**
  * This desk's reminders: its person's "Remind me" choices and which calendars they hide, kept in
  * the calendar's own folder on this desk; a look at the store every few seconds (and exactly when
  * the next reminder is due) calls `notify` once per occurrence, and once on start for one that came
@@ -104,16 +126,9 @@ export function startDeskReminders(options: DeskRemindersOptions) {
       { now: t, lookbackMs: LOOKBACK_MS, horizonMs: 10 * 60_000 },
     );
     nextAt = plan.next ?? Infinity;
-    let changed = false;
-    for (const [key, end] of Object.entries(kept.fired)) {
-      if (end >= t - KEEP_FIRED_MS) continue;
-      delete kept.fired[key];
-      changed = true;
-    }
-    for (const reminder of plan.due) {
-      if (kept.fired[reminder.key] !== undefined) continue;
-      kept.fired[reminder.key] = reminder.endAt;
-      changed = true;
+    const { fresh, fired, changed } = newlyDue(kept.fired, plan.due, t);
+    kept.fired = fired;
+    for (const reminder of fresh) {
       try {
         options.notify(reminder);
       } catch (err) {
