@@ -4,7 +4,7 @@ import { calendars, events } from '../server/entities.js';
 import { dateKey, unescapeHtml, validateRecord } from '../server/validate.js';
 import type { ChangeRequest, Store, StoredRecord } from '../store/types.js';
 import type { MappedEvent } from './fromIcal.js';
-import type { Resource } from './toIcal.js';
+import { plain, type Resource } from './toIcal.js';
 
 /** The collection of events that belong to no calendar (or to one that was deleted). */
 export const DEFAULT_COLLECTION = 'default';
@@ -22,8 +22,6 @@ export interface NamedResource extends Resource {
   name: string;
 }
 
-const plain = (value: unknown) => (typeof value === 'string' ? unescapeHtml(value) : '');
-
 /** The default collection first, then one per entry of the `calendars` entity. */
 export function collectionsOf(store: Store): Collection[] {
   const own = store.list(calendars.name).map((c) => ({
@@ -34,10 +32,6 @@ export function collectionsOf(store: Store): Collection[] {
     description: plain(c.description) || undefined,
   }));
   return [{ id: DEFAULT_COLLECTION, calendarId: null, name: 'Office calendar (no calendar)' }, ...own];
-}
-
-export function collectionById(store: Store, id: string): Collection | undefined {
-  return collectionsOf(store).find((c) => c.id === id);
 }
 
 /** The name a resource has in its collection: the one a client chose, or the record's id. */

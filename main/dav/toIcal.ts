@@ -22,7 +22,8 @@ export interface CalendarTextOptions {
 export const PRODID = '-//LAN Scheduler//CalDAV and feed//EN';
 const DAY = 86_400;
 
-const plain = (value: unknown) => (typeof value === 'string' ? unescapeHtml(value) : '');
+/** A stored text field as the person typed it (unescaped); '' for anything that is not text. */
+export const plain = (value: unknown) => (typeof value === 'string' ? unescapeHtml(value) : '');
 export const isSeries = (r: StoredRecord) => typeof r.rrule === 'string' && r.rrule !== '' && !r.recurring_event_id;
 
 /** The UID a resource has: the one a client gave it, or the record's id for events made in the page. */
