@@ -74,7 +74,6 @@ export type XmlBuilder = ReturnType<typeof xmlDocument>;
 
 /** A property's value as elements (or text) built with the answer's builder; undefined means "not here". */
 export type PropValue = string | Element[];
-export type PropReader = (x: XmlBuilder) => PropValue | undefined;
 
 /**
  * One `<d:response>`: the asked properties that have values under 200, the others under 404,
