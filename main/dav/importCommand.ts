@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { unescapeHtml } from '../server/validate.js';
 import type { ImportOutcome } from './importIcs.js';
 import { IMPORT_PATH, MAX_IMPORT_BYTES } from './settingsRoutes.js';
 
@@ -37,9 +38,8 @@ async function calendarIdOf(send: typeof fetch, base: string, token: string, int
   const res = await send(`${base}/calendars`, { headers: { 'Remote-Token': token, Accept: 'application/json' } });
   if (!res.ok) throw new Error(`could not list the calendars: the host answered ${res.status}`);
   const list = (await res.json()) as { id: string; name: string }[];
-  const plain = (s: string) => s.replace(/&#(38|60|62|34|39);/g, (_e, c: string) => String.fromCharCode(Number(c)));
-  const found = list.find((c) => c.id === into) ?? list.find((c) => plain(c.name).toLowerCase() === into.toLowerCase());
-  if (!found) throw new Error(`no calendar "${into}"; the calendars are: ${list.map((c) => plain(c.name)).join(', ') || 'none yet'}`);
+  const found = list.find((c) => c.id === into) ?? list.find((c) => unescapeHtml(c.name).toLowerCase() === into.toLowerCase());
+  if (!found) throw new Error(`no calendar "${into}"; the calendars are: ${list.map((c) => unescapeHtml(c.name)).join(', ') || 'none yet'}`);
   return found.id;
 }
 
