@@ -38,12 +38,9 @@ export function changesAfter(store: Store, since: number, storeId: string): { re
     const answer = store.changesSince(from, storeId);
     if (!answer.ok) throw invalid();
     changes.push(...answer.changes);
-    const last = answer.changes.at(-1)?.rev;
-    const more = (answer as { more?: unknown }).more === true || (last !== undefined && last < answer.revision);
-    if (!more) return { revision: answer.revision, changes };
-    // A page that says "more" but moved nowhere: answer what was read, the client asks again from there.
-    if (last === undefined || last <= from) return { revision: from, changes };
-    from = last;
+    if (!answer.more) return { revision: answer.revision, changes };
+    // With `more`, the revision is the page's last change: the next page starts there.
+    from = answer.revision;
   }
 }
 
