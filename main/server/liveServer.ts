@@ -118,10 +118,12 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     maxBufferedBytes: options.maxBufferedBytes,
     fanoutWindowMs: options.fanoutWindowMs,
   });
-  // Publishing serializes and queues the frames; the fan-out writes them at the end of this turn at the
-  // soonest, after the writer's answer (only a batch past its flush size, 64 KiB, goes out at once).
+  // After the writer's answer has gone out: its reply should not wait for the fan-out.
   const announce = (changes: Change[]) => {
-    for (const change of changes) hub.publish(change.entity, liveValue(change));
+    if (changes.length === 0) return;
+    setImmediate(() => {
+      for (const change of changes) hub.publish(change.entity, liveValue(change));
+    });
   };
   // What this server writes (REST, CalDAV, import) is announced to pages and handed to desks the same way.
   const localChanges = (changes: Change[]) => {
