@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { within } from './hostProcess.js';
+import { awaitOutput, within } from './hostProcess.js';
 
 // Packet captures on a test LAN's bridge with Debian's tcpdump. The bridge is the LAN's switch:
 // it sees every frame the desks flood (multicast) and, in promiscuous mode, every frame it forwards.
@@ -48,15 +48,14 @@ export async function capture(device: string, filter: string): Promise<Capture> 
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   // tcpdump says "listening on …" once its socket is open: packets sent before that are not seen.
-  await within(
-    new Promise<void>((resolve, reject) => {
-      const check = () => /listening on/.test(stderr) && resolve();
-      child.stderr!.on('data', check);
-      exited.then(() => reject(new Error(`tcpdump exited: ${stderr}`)));
-    }),
-    10_000,
-    'tcpdump to start listening',
-  );
+  await awaitOutput({
+    output: child.stderr!,
+    found: () => /listening on/.test(stderr),
+    exited,
+    exitMessage: () => `tcpdump exited: ${stderr}`,
+    timeoutMs: 10_000,
+    what: 'tcpdump to start listening',
+  });
   let stopped: Promise<Buffer> | null = null;
   const stop = () =>
     (stopped ??= (async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDeskInvite } from '../../main/trust/invite.js';
 import { calendarSecrets, newCalendarId, newJoinKey } from '../../main/trust/keys.js';
-import { CLI, request, within, type Answer, type Run } from './hostProcess.js';
+import { CLI, awaitOutput, request, within, type Answer, type Run } from './hostProcess.js';
 import type { Lan } from './netns.js';
 
 export const PORT = 3210;
@@ -87,7 +87,15 @@ export function desks(lan: Lan, calendar: Calendar = newCalendar()) {
       const list: Desk[] = [];
       for (let i = 0; i < count; i++) {
         const d = await this.start(i);
-        await within(settled(d, i === 0 ? 'host' : 'peer'), 30_000, `desk ${i} to settle as ${i === 0 ? 'host' : 'peer'}`);
+        const role = i === 0 ? 'host' : 'peer';
+        await awaitOutput({
+          output: d.run.child.stdout!,
+          found: () => d.role() === role,
+          exited: d.run.closed,
+          exitMessage: () => `desk ${i} exited before it became ${role}`,
+          timeoutMs: 30_000,
+          what: `desk ${i} to settle as ${role}`,
+        });
         list.push(d);
       }
       return list;
@@ -109,20 +117,6 @@ export function desks(lan: Lan, calendar: Calendar = newCalendar()) {
       await Promise.all(folders.map((f) => rm(f, { recursive: true, force: true })));
     },
   };
-}
-
-/** Resolves once the desk prints the role line that makes it `role`; rejects if it exits first. */
-function settled(desk: Desk, role: 'host' | 'peer'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (desk.role() !== role) return;
-      desk.run.child.stdout!.off('data', check);
-      resolve();
-    };
-    desk.run.child.stdout!.on('data', check);
-    desk.run.closed.then(() => reject(new Error(`desk ${desk.index} exited before it became ${role}`)));
-    check();
-  });
 }
 
 /** The events of every desk, as sorted "id=text" lines, for comparing replicas. */

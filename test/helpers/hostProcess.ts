@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { existsSync } from 'node:fs';
@@ -38,16 +39,37 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Resolves with what `found` answers once it answers something, asking again whenever `output`
+ * reads more; rejects with `exitMessage()` if `exited` settles first, or after `timeoutMs`.
+ * `found` reads what the caller collected: its own listener on `output` was added earlier.
+ */
+export function awaitOutput<T, E>(o: {
+  output: Readable;
+  found: () => T | null | undefined | false;
+  exited: Promise<E>;
+  exitMessage: (exit: E) => string;
+  timeoutMs: number;
+  what: string;
+}): Promise<T> {
+  let check = () => {};
+  const said = new Promise<T>((resolve, reject) => {
+    check = () => {
+      const answer = o.found();
+      if (answer) resolve(answer);
+    };
+    o.output.on('data', check);
+    o.exited.then((exit) => reject(new Error(o.exitMessage(exit))), reject);
+    check();
+  });
+  return within(said, o.timeoutMs, o.what).finally(() => o.output.off('data', check));
+}
+
 /** For a beforeAll: a missing build would otherwise show up as every test failing to start a host. */
 export function requireBuiltCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` builds before testing)`);
 }
 
-/**
- * Host processes and temp folders for one test file. The file registers `killLeftovers`
- * in afterEach, so a failed test cannot leave a host holding its folder for the next one,
- * and `cleanup` in afterAll.
- */
 /** Collects a child's output as it comes, and settles `closed` once it has exited. */
 export function watchChild(child: ChildProcess): Run {
   let stdout = '';
@@ -61,6 +83,11 @@ export function watchChild(child: ChildProcess): Run {
   return { child, stdout: () => stdout, stderr: () => stderr, closed };
 }
 
+/**
+ * Host processes and temp folders for one test file. The file registers `killLeftovers`
+ * in afterEach, so a failed test cannot leave a host holding its folder for the next one,
+ * and `cleanup` in afterAll.
+ */
 export function hostProcesses(tempPrefix: string) {
   const running = new Set<ChildProcess>();
   const folders: string[] = [];
@@ -79,20 +106,14 @@ export function hostProcesses(tempPrefix: string) {
   /** Starts the host and resolves on its ready line; rejects, with its output, if it exits first. */
   const start = async (args: string[], timeoutMs = 15_000, what = `the ready line of ${args.join(' ')}`): Promise<ReadyHost> => {
     const host = run(args);
-    const ready = new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = READY.exec(host.stdout());
-        if (m) {
-          host.child.stdout!.off('data', check);
-          resolve(m);
-        }
-      };
-      host.child.stdout!.on('data', check);
-      host.closed.then((exit) =>
-        reject(new Error(`the host exited (${exit.code ?? exit.signal}) before it was ready:\n${host.stdout()}${host.stderr()}`)),
-      );
+    const [, base, invite] = await awaitOutput({
+      output: host.child.stdout!,
+      found: () => READY.exec(host.stdout()),
+      exited: host.closed,
+      exitMessage: (exit) => `the host exited (${exit.code ?? exit.signal}) before it was ready:\n${host.stdout()}${host.stderr()}`,
+      timeoutMs,
+      what,
     });
-    const [, base, invite] = await within(ready, timeoutMs, what);
     return { ...host, base: base!, invite: invite!, port: Number(new URL(base!).port) };
   };
 

@@ -1,5 +1,5 @@
 import { execFile, spawn, type SpawnOptions } from 'node:child_process';
-import { watchChild, within, type Run } from './hostProcess.js';
+import { awaitOutput, watchChild, within, type Run } from './hostProcess.js';
 
 // A simulated LAN: one bridge in the root namespace, one network namespace per peer joined to
 // it by a veth pair. The bridge connects to nothing else and peers get no default route, so
@@ -92,20 +92,14 @@ export async function canUseNetns(): Promise<boolean> {
 
 /** Resolves with the first match of `pattern` in the child's stdout; rejects, with its output, if it exits first. */
 export function waitForOutput(run: Run, pattern: RegExp, ms: number, what: string): Promise<RegExpExecArray> {
-  let check = () => {};
-  const seen = new Promise<RegExpExecArray>((resolve, reject) => {
-    check = () => {
-      const m = pattern.exec(run.stdout());
-      if (m) resolve(m);
-    };
-    run.child.stdout!.on('data', check);
-    run.closed.then(
-      (exit) => reject(new Error(`${what}: the process exited (${exit.code ?? exit.signal}) first:\n${run.stdout()}${run.stderr()}`)),
-      reject,
-    );
-    check();
+  return awaitOutput({
+    output: run.child.stdout!,
+    found: () => pattern.exec(run.stdout()),
+    exited: run.closed,
+    exitMessage: (exit) => `${what}: the process exited (${exit.code ?? exit.signal}) first:\n${run.stdout()}${run.stderr()}`,
+    timeoutMs: ms,
+    what,
   });
-  return within(seen, ms, what).finally(() => run.child.stdout!.off('data', check));
 }
 
 const alive = (pid: number) => {
