@@ -3,6 +3,9 @@ import { desks, replicas, type Desk } from './helpers/desks.js';
 import { requireBuiltCli } from './helpers/hostProcess.js';
 import { createLan, netnsUnavailable, waitForOutput, type Lan } from './helpers/netns.js';
 
+/** An upper bound, not a measure: two desks apart and back, twice: about 17 s here. */
+const LONG_MS = 120_000;
+
 // Years of use: deletions are forgotten after a while (here 8.6 s instead of 90 days), and desks
 // apart for longer than that still come back together without bringing back what was deleted.
 const unavailable = await netnsUnavailable();
@@ -55,5 +58,5 @@ describe.skipIf(unavailable !== undefined)('desks apart for longer than deletion
     const said = a.run.stdout() + a.run.stderr() + b.run.stdout() + b.run.stderr();
     expect(said).toMatch(/back after 0 days apart/);
     expect(said).toMatch(/1 of its changes were to records deleted on other desks; they were not brought back: "edited on b while apart"|1 of its changes were to records deleted on other desks; they were not brought back: "edited"/);
-  });
+  }, LONG_MS);
 });

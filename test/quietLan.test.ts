@@ -6,6 +6,9 @@ import { request, requireBuiltCli } from './helpers/hostProcess.js';
 import { messageQueue } from './helpers/liveHost.js';
 import { createLan, netnsUnavailable, type Lan } from './helpers/netns.js';
 
+/** An upper bound, not a measure: ten desks start, then 16 s of backoff and 10 s of writes are waited out: about 30 s here, more on a busy machine. */
+const LONG_MS = 120_000;
+
 // mDNS only finds desks: once they have, an idle LAN is almost silent, and desks watch each other
 // over their own channels (a host failure, a goodbye) without it.
 const unavailable = (await netnsUnavailable()) ?? captureUnavailable();
@@ -49,7 +52,7 @@ describe.skipIf(unavailable !== undefined)('a quiet LAN', () => {
       await cap.close();
     }
     await expect.poll(async () => (await replicas([first, ...rest])).every((r) => r.length === 10), SETTLE).toBe(true);
-  });
+  }, LONG_MS);
 
   it('elects the next host from the list the host shared, with mDNS dropped after the desks joined', async () => {
     lan = await createLan({ peers: 3 });

@@ -14,6 +14,9 @@ import { DESK_PORT, desks, PORT, replicas, type Desk } from './helpers/desks.js'
 import { request, requireBuiltCli } from './helpers/hostProcess.js';
 import { createLan, netnsUnavailable, waitForOutput, type Lan } from './helpers/netns.js';
 
+/** An upper bound, not a measure: a thousand fake desks announced on a 2-core machine: 10-13 s here, three times that under load. */
+const LONG_MS = 120_000;
+
 const unavailable = (await netnsUnavailable()) ?? captureUnavailable();
 if (unavailable) console.warn(`LAN trust tests skipped: ${unavailable}`);
 
@@ -103,7 +106,7 @@ describe.skipIf(unavailable !== undefined)('trust on a simulated LAN', () => {
       await cap.close();
       await mdns.close();
     }
-  });
+  }, LONG_MS);
 
   it('refuses a stamp an hour ahead, and the browser token on every desk route', async () => {
     const [a] = (await startInOrder(1)) as [Desk];
