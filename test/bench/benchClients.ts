@@ -10,46 +10,37 @@ export interface RestAnswer {
 export interface RestClient {
   /** One JSON request with the token over a kept-alive connection. */
   json(method: string, path: string, body?: unknown): Promise<RestAnswer>;
+  /** One request with any body and content type (JSON unless said), with the token; the answer's text as it came. */
+  send(method: string, path: string, body?: string | Buffer, type?: string): Promise<{ status: number; text: string }>;
   close(): void;
 }
 
 /** A REST client on node:http with keep-alive: much cheaper per request than fetch, so the bench side stays light. */
-export function createRestClient(port: number, token: string): RestClient {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  return {
-    json(method, path, body) {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      return new Promise((resolve, reject) => {
-        const req = request(
-          {
-            agent,
-            host: '127.0.0.1',
-            port,
-            method,
-            path,
-            headers: {
-              'Remote-Token': token,
-              ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('error', reject);
-            res.on('end', () => {
-              const text = Buffer.concat(chunks).toString();
-              try {
-                resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-              } catch {
-                reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
-              }
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
+export function createRestClient(port: number, token: string, maxSockets = 64): RestClient {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  const send: RestClient['send'] = (method, path, body, type = 'application/json') =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { 'Remote-Token': token };
+      if (body !== undefined) Object.assign(headers, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+      const req = request({ agent, host: '127.0.0.1', port, method, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
       });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    async json(method, path, body) {
+      const { status, text } = await send(method, path, body === undefined ? undefined : JSON.stringify(body));
+      try {
+        return { status, body: JSON.parse(text) };
+      } catch {
+        throw new Error(`${method} ${path}: ${status} ${text.slice(0, 200)}`);
+      }
     },
+    send,
     close: () => agent.destroy(),
   };
 }

@@ -1,9 +1,9 @@
-import { Agent, request } from 'node:http';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { DISK_FULL } from '../../main/store/errors.js';
 import type { Store } from '../../main/store/types.js';
 import { exportedChanges } from '../helpers/storeExport.js';
+import { createRestClient } from './benchClients.js';
 
 /** What one input got back. */
 export interface Outcome {
@@ -39,32 +39,18 @@ export interface FuzzReport {
 
 /** A request with any body and content type over a kept-alive connection; answers status and (parsed) body. */
 export function rawClient(port: number, token: string) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const client = createRestClient(port, token, 4);
   return {
-    send(method: string, path: string, body?: string | Buffer, type = 'application/json'): Promise<Outcome> {
-      return new Promise((resolve, reject) => {
-        const headers: Record<string, string | number> = { 'Remote-Token': token };
-        if (body !== undefined) Object.assign(headers, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-        const req = request({ agent, host: '127.0.0.1', port, method, path, headers }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString();
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // not JSON: kept as text, so the check can show it
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
+    async send(method: string, path: string, body?: string | Buffer, type?: string): Promise<Outcome> {
+      const { status, text } = await client.send(method, path, body, type);
+      try {
+        return { status, body: JSON.parse(text) };
+      } catch {
+        // not JSON: kept as text, so the check can show it
+        return { status, body: text };
+      }
     },
-    close: () => agent.destroy(),
+    close: () => client.close(),
   };
 }
 
