@@ -182,7 +182,7 @@ export async function fanoutRun(host: BenchHost, rest: RestClient, key: string, 
     };
   } finally {
     await subscribers.close();
-    await waitUntil(async () => (await host.clientCount()) === 0, 20_000, 'the host to drop the sockets');
+    await until('the host to drop the sockets', async () => (await host.clientCount()) === 0, 20_000);
   }
 }
 
@@ -199,11 +199,22 @@ async function paced(rest: RestClient, pool: IdPool, o: FanoutOptions, intervalM
   return runs;
 }
 
-/** For host state that has no event to wait for (the child's client count), asked over IPC. */
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const end = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+/**
+ * For state that has no event to wait for (a host child's client count asked over IPC, the roles
+ * desks print, sockets caught up): asks `check` every 20 ms until it says yes, and resolves with
+ * the milliseconds that took. A check that throws counts as a no (a desk that is restarting
+ * answers nothing for a moment); the last error goes into the timeout's message.
+ */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<number> {
+  const start = Date.now();
+  let failed: unknown;
+  for (;;) {
+    try {
+      if (await check()) return Date.now() - start;
+    } catch (err) {
+      failed = err;
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}${failed ? ` (last error: ${(failed as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -225,7 +236,7 @@ export async function idleSocketMemory(host: BenchHost, key: string, count: numb
       return { before: before.rss, perSocket: per('rss'), heapPerSocket: per('heapUsed') + per('external') };
     } finally {
       await subscribers.close();
-      await waitUntil(async () => (await host.clientCount()) === 0, 30_000, 'the host to drop the sockets');
+      await until('the host to drop the sockets', async () => (await host.clientCount()) === 0, 30_000);
     }
   };
   const first = await once();

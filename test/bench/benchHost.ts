@@ -1,5 +1,4 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calendarAppRoutes } from '../../main/dav/calendarApps.js';
@@ -9,8 +8,8 @@ import { createTokenAuth } from '../../main/server/auth.js';
 import { events } from '../../main/server/entities.js';
 import { createLiveServer, type LiveServerOptions } from '../../main/server/liveServer.js';
 import { validateRecord } from '../../main/server/validate.js';
+import { newRecordId } from '../../main/store/ids.js';
 import { createLowStore } from '../../main/store/lowStore.js';
-import type { ChangeRequest } from '../../main/store/types.js';
 import { loadOrCreateDeskCertificate } from '../../main/trust/certificate.js';
 
 /** The argument that turns the bench script into the host child. */
@@ -73,7 +72,7 @@ export async function serveBenchHost(args: string[]): Promise<void> {
   if (!config?.dataDir || !config.token || !process.send) throw new TypeError(`usage: ${SERVE_FLAG} CONFIG_JSON (forked with IPC)`);
   const send = (m: HostMessage) => process.send!(m);
   let t = performance.now();
-  await preloadEvents(config.dataDir, config.preload ?? 0);
+  if (config.preload) await seedEvents(config.dataDir, config.preload, (i) => eventBody(`preload-${i}`));
   const preloadMs = performance.now() - t;
   runGc();
   t = performance.now();
@@ -110,20 +109,21 @@ export async function serveBenchHost(args: string[]): Promise<void> {
   send({ type: 'ready', port: host.port, startMs, preloadMs });
 }
 
-/** Commits `count` events the way POST /events stores them, many commits in flight so they group. */
-async function preloadEvents(dataDir: string, count: number) {
-  if (!(count > 0)) return;
+/**
+ * Commits `count` events (the `i`th with the body `bodyOf(i)`) straight to the store in `dataDir`,
+ * a thousand to a commit, as POST /events would store them; no host may be running on it.
+ * Resolves with their ids, in order, once the store is closed.
+ */
+export async function seedEvents(dataDir: string, count: number, bodyOf: (i: number) => Record<string, unknown>): Promise<string[]> {
   const store = await createLowStore({ dir: dataDir, log: silentLogger });
-  const request = (i: number): ChangeRequest => ({
-    entity: events.name,
-    op: 'add',
-    record: { ...validateRecord(events.spec, eventBody(`preload-${i}`)), id: randomUUID() },
-  });
-  for (let i = 0; i < count; i += 500) {
-    const batch = Array.from({ length: Math.min(500, count - i) }, (_, j) => store.commit([request(i + j)]));
-    await Promise.all(batch);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1000) {
+    const batch = Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ ...validateRecord(events.spec, bodyOf(i + j)), id: newRecordId() }));
+    await store.commit(batch.map((record) => ({ entity: events.name, op: 'add' as const, record })));
+    for (const record of batch) ids.push(record.id);
   }
   await store.close();
+  return ids;
 }
 
 /** The parent's handle on a host child. */

@@ -3,29 +3,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../main/log.js';
-import { events } from '../../main/server/entities.js';
-import { validateRecord } from '../../main/server/validate.js';
-import { newRecordId } from '../../main/store/ids.js';
-import { createLowStore } from '../../main/store/lowStore.js';
 import { capture, captureUnavailable } from '../helpers/capture.js';
 import { desks, replicas, type Desk } from '../helpers/desks.js';
 import { createLan, netnsUnavailable } from '../helpers/netns.js';
-
-const anEvent = (text: string) => ({ text, start_date: '2026-03-02 10:00', end_date: '2026-03-02 11:00' });
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      if (await check()) return Date.now() - start;
-    } catch {
-      // a desk that is restarting answers nothing for a moment
-    }
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from './benchFanout.js';
+import { eventBody, seedEvents } from './benchHost.js';
 
 function stream(targets: Desk[], tag: string) {
   const acked: string[] = [];
@@ -34,7 +16,7 @@ function stream(targets: Desk[], tag: string) {
   const done = (async () => {
     for (let n = 0; running; n++) {
       const desk = targets[n % targets.length]!;
-      const res = await desk.write('POST', '/events', anEvent(`${tag}-${n}`)).catch(() => null);
+      const res = await desk.write('POST', '/events', eventBody(`${tag}-${n}`)).catch(() => null);
       if (res?.status === 200) acked.push(`${res.json.tid}=${tag}-${n}`);
       else failed++;
     }
@@ -105,8 +87,8 @@ async function failoverBench(): Promise<Record<string, unknown>> {
     const [x, y] = others as [Desk, Desk];
     await lan.split([y.index]);
     await until('the cut-off desk to host its side', () => hosts([x, y]).length === 2);
-    await x.write('POST', '/events', anEvent('left'));
-    await y.write('POST', '/events', anEvent('right'));
+    await x.write('POST', '/events', eventBody('left'));
+    await y.write('POST', '/events', eventBody('right'));
     const healAt = Date.now();
     await lan.heal();
     await until('one host', () => hosts([x, y]).length === 1);
@@ -128,13 +110,7 @@ async function cablePullBench(): Promise<Record<string, unknown>> {
   const lan = await createLan({ peers: 4 });
   const office = desks(lan);
   try {
-    const list: Desk[] = [];
-    for (let i = 0; i < 4; i++) {
-      const d = await office.start(i);
-      await until(`desk ${i} to settle`, () => d.role() === (i === 0 ? 'host' : 'peer'));
-      list.push(d);
-    }
-    const [host, ...rest] = list as [Desk, ...Desk[]];
+    const [host, ...rest] = (await office.startInOrder(4)) as [Desk, ...Desk[]];
     const before = rest.map((d) => d.roles().length);
     await lan.unplug(host.index);
     const pulledAt = Date.now();
@@ -179,7 +155,7 @@ async function quietBench(count: number): Promise<Record<string, unknown>> {
     const writing = await rate(async () => {
       for (let n = 0; n < windowMs / 1000; n++) {
         const tick = Date.now();
-        await all[n % all.length]!.write('POST', '/events', anEvent(`quiet-${n}`)).catch(() => undefined);
+        await all[n % all.length]!.write('POST', '/events', eventBody(`quiet-${n}`)).catch(() => undefined);
         await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - tick))));
       }
     });
@@ -202,12 +178,7 @@ async function bigJoinBench(count = 200_000): Promise<Record<string, unknown>> {
   const office = desks(lan);
   const dir = await mkdtemp(join(tmpdir(), 'lansched-bigjoin-'));
   try {
-    const store = await createLowStore({ dir, log: silentLogger });
-    const event = (i: number) => ({ ...validateRecord(events.spec, anEvent(`event ${i} of a big calendar`)), id: newRecordId() });
-    for (let i = 0; i < count; i += 1000) {
-      await store.commit(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ entity: 'events', op: 'add' as const, record: event(i + j) })));
-    }
-    await store.close();
+    await seedEvents(dir, count, (i) => eventBody(`event ${i} of a big calendar`));
     const a = await office.start(0, { dir });
     await until('the big host', () => a.role() === 'host', 120_000);
     const b = await office.start(1);

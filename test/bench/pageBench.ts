@@ -9,35 +9,24 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { startHost } from '../../main/host.js';
 import { silentLogger } from '../../main/log.js';
-import { events } from '../../main/server/entities.js';
-import { validateRecord } from '../../main/server/validate.js';
-import { newRecordId } from '../../main/store/ids.js';
-import { createLowStore } from '../../main/store/lowStore.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.mjs';
+import { seedEvents } from './benchHost.js';
+import { median } from './stats.js';
 const PAGE_DIR = join(import.meta.dirname, '..', 'renderer');
 const TOKEN = 'page-bench-token-0123';
 const RUNS = 3;
 
 const pad = (n: number) => String(n).padStart(2, '0');
 const wall = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /** `count` events over the two years around today, an hour each, spread over the working day. */
 async function seed(dir: string, count: number) {
-  const store = await createLowStore({ dir, log: silentLogger });
   const from = Date.now() - 365 * 86_400_000;
-  for (let i = 0; i < count; i += 1000) {
-    await store.commit(
-      Array.from({ length: Math.min(1000, count - i) }, (_, j) => {
-        const n = i + j;
-        const start = new Date(from + Math.floor((n / count) * 730) * 86_400_000);
-        start.setHours(8 + (n % 10), 0, 0, 0);
-        const end = new Date(start.getTime() + 3_600_000);
-        return { entity: 'events', op: 'add' as const, record: { ...validateRecord(events.spec, { text: `Meeting ${n}`, start_date: wall(start), end_date: wall(end) }), id: newRecordId() } };
-      }),
-    );
-  }
-  await store.close();
+  await seedEvents(dir, count, (n) => {
+    const start = new Date(from + Math.floor((n / count) * 730) * 86_400_000);
+    start.setHours(8 + (n % 10), 0, 0, 0);
+    const end = new Date(start.getTime() + 3_600_000);
+    return { text: `Meeting ${n}`, start_date: wall(start), end_date: wall(end) };
+  });
 }
 
 /** One cold load in a fresh context: ms to the week painted with its events, bytes, and the heap after a GC. */

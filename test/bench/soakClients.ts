@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
 import type { RestClient } from './benchClients.js';
+import { eventBody } from './benchHost.js';
 
 /** What the followers saw, summed over all of them. */
 export interface DeliveryCounts {
@@ -131,14 +132,13 @@ export function createWriteLoad(rest: RestClient, events: { id: string; text: st
   let n = 0;
   const failures: string[] = [];
   let acks = 0;
-  const body = (text: string) => ({ text, start_date: '2026-03-02 10:00', end_date: '2026-03-02 11:00' });
 
   const writeOne = async (slot: Slot) => {
     slot.busy = true;
     const text = `${tag}-${n++}`;
     try {
       if (slot.text === null) {
-        const res = await rest.json('POST', '/events', body(text));
+        const res = await rest.json('POST', '/events', eventBody(text));
         if (res.status !== 200 || res.body?.action !== 'inserted') throw new Error(`POST: ${res.status} ${JSON.stringify(res.body)}`);
         slot.id = res.body.tid;
         slot.text = text;
@@ -147,7 +147,7 @@ export function createWriteLoad(rest: RestClient, events: { id: string; text: st
         if (res.status !== 200 || res.body?.action !== 'deleted') throw new Error(`DELETE: ${res.status} ${JSON.stringify(res.body)}`);
         slot.text = null;
       } else {
-        const res = await rest.json('PUT', `/events/${slot.id}`, body(text));
+        const res = await rest.json('PUT', `/events/${slot.id}`, eventBody(text));
         if (res.status !== 200 || res.body?.action !== 'updated') throw new Error(`PUT: ${res.status} ${JSON.stringify(res.body)}`);
         slot.text = text;
       }
