@@ -7,19 +7,19 @@
  *
  *   npm run soak -- [--minutes 10] [--sockets 1000] [--reconnect 0.1] [--writes 20]
  */
-import { fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startHost } from '../../main/host.js';
 import { silentLogger } from '../../main/log.js';
 import { events } from '../../main/server/entities.js';
 import { validateRecord } from '../../main/server/validate.js';
 import { createLowStore } from '../../main/store/lowStore.js';
 import { createRestClient } from './benchClients.js';
+import { mib, until } from './benchFanout.js';
+import { eventBody, seedEvents, SERVE_FLAG, serveBenchHost, spawnBenchHost } from './benchHost.js';
 import { createFollower, createWriteLoad, noDeliveries, type DeliveryCounts, type Follower } from './soakClients.js';
 
 export interface SoakOptions {
@@ -60,21 +60,14 @@ const PRELOAD_CHANGES = 10_000;
 
 /** Fills a data folder with the calendar the soak writes to, straight through the store. */
 export async function preloadSoakCalendar(dataDir: string): Promise<void> {
+  const ids = await seedEvents(dataDir, STEADY_EVENTS, (i) => eventBody(`preload-${i}`));
   const store = await createLowStore({ dir: dataDir, log: silentLogger });
-  const record = (id: string, text: string) => ({ ...validateRecord(events.spec, { text, start_date: '2026-03-02 10:00', end_date: '2026-03-02 11:00' }), id });
-  const ids = Array.from({ length: STEADY_EVENTS }, () => randomUUID());
-  await Promise.all(ids.map((id, i) => store.commit([{ entity: 'events', op: 'add', record: record(id, `preload-${i}`) }])));
+  const record = (id: string, text: string) => ({ ...validateRecord(events.spec, eventBody(text)), id });
   for (let i = STEADY_EVENTS; i < PRELOAD_CHANGES; i += ids.length) {
     await Promise.all(ids.map((id, j) => store.commit([{ entity: 'events', op: 'update', record: record(id, `preload-${i + j}`) }])));
   }
   await store.close();
 }
-
-const until = async (check: () => boolean, timeoutMs: number) => {
-  const end = Date.now() + timeoutMs;
-  while (!check() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
-  return check();
-};
 
 export async function runSoak(host: SoakHost, options: SoakOptions): Promise<SoakResult> {
   const progress = options.progress ?? (() => undefined);
@@ -90,9 +83,9 @@ export async function runSoak(host: SoakHost, options: SoakOptions): Promise<Soa
       const follower = createFollower(url, storeId, revision, counts);
       followers.push(follower);
       follower.connect();
-      if (i % 50 === 49) await until(() => followers.every((f) => f.isLive()), 30_000);
+      if (i % 50 === 49) await until('every socket to be subscribed', () => followers.every((f) => f.isLive()), 30_000);
     }
-    if (!(await until(() => followers.every((f) => f.isLive()), 30_000))) throw new Error('not every socket was subscribed within 30 s');
+    await until('every socket to be subscribed', () => followers.every((f) => f.isLive()), 30_000);
     progress(`${options.sockets} sockets live; writing ${options.writesPerSecond}/s for ${options.minutes} min`);
 
     const load = createWriteLoad(rest, (await rest.json('GET', '/events')).body, 'soak');
@@ -117,13 +110,14 @@ export async function runSoak(host: SoakHost, options: SoakOptions): Promise<Soa
     const baselineAt = Math.min(60_000, ms / 3);
     await new Promise((resolve) => setTimeout(resolve, baselineAt));
     const rssBaseline = await host.rss();
-    progress(`RSS after ${Math.round(baselineAt / 1000)} s: ${mb(rssBaseline)} MB`);
+    progress(`RSS after ${Math.round(baselineAt / 1000)} s: ${mib(rssBaseline)} MB`);
     await new Promise((resolve) => setTimeout(resolve, ms - baselineAt));
     for (const timer of timers) clearInterval(timer);
     await load.settled();
 
     const final = (await rest.json('GET', '/api/v1')).body.data.revision as number;
-    await until(() => followers.every((f) => f.isLive() && f.have() >= final), 30_000);
+    // Up to 30 s for every socket to catch up; the ones that did not are counted as behind.
+    await until('every socket to catch up', () => followers.every((f) => f.isLive() && f.have() >= final), 30_000).catch(() => undefined);
     const behind = followers.filter((f) => f.have() < final).length;
     const found = new Map(((await rest.json('GET', '/events')).body as { id: string; text: string }[]).map((e) => [e.id, e.text]));
     const missingWrites = load.missing(found);
@@ -140,8 +134,8 @@ export async function runSoak(host: SoakHost, options: SoakOptions): Promise<Soa
       writeFailures: load.failures.slice(0, 10),
       missingWrites: missingWrites.slice(0, 10),
       behind,
-      rssBaselineMb: mb(rssBaseline),
-      rssEndMb: mb(rssEnd),
+      rssBaselineMb: mib(rssBaseline),
+      rssEndMb: mib(rssEnd),
       rssGrowthPct: Math.round(growth * 10) / 10,
     };
   } finally {
@@ -149,54 +143,6 @@ export async function runSoak(host: SoakHost, options: SoakOptions): Promise<Soa
     for (const f of followers) f.close();
     rest.close();
   }
-}
-
-const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-
-const SERVE_FLAG = '--serve';
-
-/** Child side: fills the calendar, starts the host on port 0, answers `rss` and `close` over IPC. */
-async function serve(dataDir: string, token: string) {
-  await preloadSoakCalendar(dataDir);
-  const host = await startHost({ dataDir, token, log: silentLogger, port: 0, bind: '127.0.0.1' });
-  const gc = (globalThis as { gc?: () => void }).gc;
-  process.on('message', (m: { id: number; op: 'rss' | 'close' }) => {
-    if (m.op === 'rss') {
-      gc?.();
-      process.send!({ id: m.id, value: process.memoryUsage().rss });
-    } else {
-      void host.close().then(() => {
-        process.send!({ id: m.id, value: 0 });
-        process.disconnect();
-      });
-    }
-  });
-  process.once('disconnect', () => void host.close());
-  process.send!({ ready: true, port: host.port });
-}
-
-function spawnSoakHost(script: string, dataDir: string, token: string): Promise<SoakHost> {
-  const child = fork(script, [SERVE_FLAG, dataDir, token], { stdio: ['ignore', 2, 2, 'ipc'], execArgv: ['--expose-gc'] });
-  const waiting = new Map<number, (value: number) => void>();
-  let nextId = 1;
-  const ask = (op: 'rss' | 'close') => new Promise<number>((resolve) => {
-    const id = nextId++;
-    waiting.set(id, resolve);
-    child.send({ id, op });
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    void exited.then(() => reject(new Error('the soak host exited before it was ready')));
-    child.on('message', (m: { ready?: boolean; port?: number; id?: number; value?: number }) => {
-      if (m.ready) {
-        resolve({ port: m.port!, token, rss: () => ask('rss'), close: async () => void (await Promise.all([ask('close'), exited])) });
-      } else {
-        waiting.get(m.id!)?.(m.value!);
-        waiting.delete(m.id!);
-      }
-    });
-  });
 }
 
 async function main() {
@@ -219,9 +165,12 @@ async function main() {
     throw new TypeError('usage: npm run soak -- [--minutes 10] [--sockets 1000] [--reconnect 0.1] [--writes 20]');
   }
   const dir = await mkdtemp(join(tmpdir(), 'lansched-soak-'));
-  const host = await spawnSoakHost(fileURLToPath(import.meta.url), dir, randomBytes(16).toString('hex'));
+  const token = randomBytes(16).toString('hex');
+  await preloadSoakCalendar(dir);
+  // The host in a child process of its own, so that the RSS measured is the host's alone.
+  const host = await spawnBenchHost(fileURLToPath(import.meta.url), { dataDir: dir, token });
   try {
-    const result = await runSoak(host, options);
+    const result = await runSoak({ port: host.port, token, rss: () => host.rss(), close: () => host.close() }, options);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     process.exitCode = result.pass ? 0 : 1;
   } finally {
@@ -231,7 +180,7 @@ async function main() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const run = process.argv[2] === SERVE_FLAG ? serve(process.argv[3]!, process.argv[4]!) : main();
+  const run = process.argv[2] === SERVE_FLAG ? serveBenchHost(process.argv.slice(3)) : main();
   run.catch((err) => {
     process.stderr.write(`soak: ${(err as Error).stack ?? err}\n`);
     process.exit(1);
