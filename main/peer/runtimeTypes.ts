@@ -1,11 +1,16 @@
 import type { Router } from 'express';
 import type { Logger } from '../log.js';
+import type { createSwitchableAuth } from '../server/auth.js';
 import type { LiveServer } from '../server/liveServer.js';
 import type { StorageStatus, Store } from '../store/types.js';
 import type { DeskCertificate } from '../trust/certificate.js';
+import type { CalendarSecrets } from '../trust/keys.js';
 import type { Target, Timing } from './context.js';
-import type { Role } from './discovery.js';
-import type { RoleEvent } from './roles.js';
+import type { DeskBook } from './deskBook.js';
+import type { LinkIdentity } from './deskLink.js';
+import type { Discovery, Role } from './discovery.js';
+import type { createFeed } from './feed.js';
+import type { RoleEvent, Roles } from './roles.js';
 
 // What a desk's runtime is given and what it offers (runtime.ts builds it).
 
@@ -86,4 +91,30 @@ export interface PeerRuntime {
   changeKey(): Promise<CalendarConfig>;
   /** Leaves the calendar: a host hands over to the best desk first, then everyone says goodbye. */
   close(): Promise<void>;
+}
+
+/** What the phases of `startPeer` share (runtime.ts): the parts opened at start, and what changes while the desk runs. */
+export interface PeerParts {
+  readonly options: PeerRuntimeOptions;
+  readonly deskId: string;
+  readonly certificate: DeskCertificate;
+  readonly timing: Timing;
+  readonly feed: ReturnType<typeof createFeed<PeerState>>;
+  readonly store: Store;
+  readonly book: DeskBook;
+  readonly auth: ReturnType<typeof createSwitchableAuth>;
+  readonly server: LiveServer;
+  readonly me: LinkIdentity;
+  calendar: CalendarConfig;
+  secrets: CalendarSecrets;
+  /** A desk of the calendar refused this desk's key as an old one. */
+  keyChanged: boolean;
+  clockSkewed: boolean;
+  lostEdits: string[];
+  /** The web and desk ports, once they listen. */
+  port: number;
+  deskPort: number;
+  /** Made once the parts are open (they need them), though the clock and the status ask them from the start. */
+  roles?: Roles;
+  discovery?: Discovery;
 }
