@@ -9,6 +9,7 @@ import { desks, type Desk } from './helpers/desks.js';
 import { requireBuiltCli, within } from './helpers/hostProcess.js';
 import { createLan, netnsUnavailable, waitForOutput, type Lan } from './helpers/netns.js';
 import { startStandInDesk, type Report, type StandInDesk } from './helpers/standInDesk.js';
+import { SOON_BODY } from './helpers/reminders.js';
 
 // The built desktop app (dist/main/index.js with the real built preload) under Node, with the
 // stand-in `electron` of test/helpers/electronStandIn: its window is Debian's chromium, its tray,
@@ -176,7 +177,7 @@ describe.skipIf(unavailable !== undefined)('the desktop app with a stand-in Elec
     await app.page('click', '.dhx_save_btn_set');
     const shown = await app.next('notification');
     expect(shown).toMatchObject({ title: 'Stand-up' });
-    expect(String(shown.body)).toMatch(/^In \d+ min · \d\d:\d\d–\d\d:\d\d$/);
+    expect(String(shown.body)).toMatch(SOON_BODY);
 
     // Clicking it opens the event in the window.
     await app.command('clickNotification', { notification: shown.notification });
